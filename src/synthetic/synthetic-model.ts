@@ -1,0 +1,114 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildBackboneGraph, type SyntheticPrecision } from './backbone-graph.js'
+import { backbonePresets, type BackbonePreset, type BackboneSpec } from './backbone-spec.js'
+import { makeBackboneWeights } from './backbone-weights.js'
+import { buildDepthHead, buildSegmentationHead } from './head-graphs.js'
+import { writeOnnx } from './write-onnx.js'
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406]
+export const IMAGENET_STD = [0.229, 0.224, 0.225]
+/** The normalisation of DINOv3's SAT-493M satellite backbones. */
+export const SATELLITE_MEAN = [0.430, 0.411, 0.296]
+export const SATELLITE_STD = [0.213, 0.156, 0.143]
+
+export interface SyntheticModelOptions {
+  preset?: BackbonePreset
+  /** Overrides of the preset's shape (patch size, registers, …). */
+  spec?: Partial<BackboneSpec>
+  seed?: number
+  /** The processor's square input size for /embed. */
+  imageSize?: number
+  mean?: number[]
+  std?: number[]
+  /** Weights in `model.onnx_data`, as real exports keep them. */
+  externalData?: boolean
+  /** Extra variants beside fp32: `model_fp16.onnx`, `model_quantized.onnx`. */
+  variants?: Exclude<SyntheticPrecision, 'fp32'>[]
+  /** Writes `heads/segmentation` (linear, with this many classes) and `heads/depth` (linear, metres). */
+  heads?: boolean | { classes: number }
+}
+
+/** Class names of the synthetic segmentation head: placeholders, since its weights are random. */
+export const syntheticLabels = (count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `class_${String(i).padStart(String(count - 1).length, '0')}`)
+
+export interface SyntheticModel {
+  dir: string
+  spec: BackboneSpec
+  seed: number
+}
+
+const variantFile: Record<SyntheticPrecision, string> = {
+  fp32: 'model.onnx',
+  fp16: 'model_fp16.onnx',
+  quantized: 'model_quantized.onnx'
+}
+
+/** Writes a model folder in the Hugging Face layout, with random weights that everything marks as synthetic. */
+export function writeSyntheticModel (dir: string, options: SyntheticModelOptions = {}): SyntheticModel {
+  const preset = options.preset ?? 'tiny'
+  const spec: BackboneSpec = { ...backbonePresets[preset], ...options.spec }
+  const seed = options.seed ?? 0
+  const imageSize = options.imageSize ?? 224
+  if (imageSize % spec.patchSize !== 0) throw new Error(`image size ${imageSize} is not a multiple of patch ${spec.patchSize}`)
+  if (spec.hiddenSize % spec.heads !== 0) throw new Error(`hidden size ${spec.hiddenSize} is not divisible by ${spec.heads} heads`)
+
+  mkdirSync(join(dir, 'onnx'), { recursive: true })
+  writeJson(join(dir, 'config.json'), huggingFaceConfig(spec, imageSize, preset, seed))
+  writeJson(join(dir, 'preprocessor_config.json'), {
+    do_convert_rgb: true,
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    image_mean: options.mean ?? IMAGENET_MEAN,
+    image_processor_type: 'DINOv3ViTImageProcessorFast',
+    image_std: options.std ?? IMAGENET_STD,
+    resample: 2,
+    rescale_factor: 1 / 255,
+    size: { height: imageSize, width: imageSize }
+  })
+
+  const weights = makeBackboneWeights(spec, seed)
+  for (const precision of ['fp32', ...(options.variants ?? [])] as SyntheticPrecision[]) {
+    const graph = buildBackboneGraph(spec, weights, precision)
+    writeOnnx(graph, join(dir, 'onnx', variantFile[precision]), options.externalData ?? false)
+  }
+  if (options.heads !== undefined && options.heads !== false) {
+    const classes = options.heads === true ? 8 : options.heads.classes
+    writeHead(join(dir, 'heads', 'segmentation'), buildSegmentationHead(spec.hiddenSize, classes, seed + 1),
+      { task: 'segmentation', labels: syntheticLabels(classes), synthetic: true })
+    writeHead(join(dir, 'heads', 'depth'), buildDepthHead(spec.hiddenSize, seed + 2), { task: 'depth', unit: 'm', synthetic: true })
+  }
+  return { dir, spec, seed }
+}
+
+function huggingFaceConfig (spec: BackboneSpec, imageSize: number, preset: string, seed: number): object {
+  return {
+    architectures: ['DINOv3ViTModel'],
+    model_type: 'dinov3_vit',
+    hidden_size: spec.hiddenSize,
+    intermediate_size: spec.hiddenSize * spec.mlpRatio,
+    num_attention_heads: spec.heads,
+    num_hidden_layers: spec.depth,
+    num_channels: 3,
+    num_register_tokens: spec.registers,
+    patch_size: spec.patchSize,
+    image_size: imageSize,
+    layer_norm_eps: 1e-6,
+    // Not part of Hugging Face's config: the service reads it to say loudly that the weights are random.
+    synthetic: true,
+    synthetic_preset: preset,
+    synthetic_seed: seed
+  }
+}
+
+function writeHead (dir: string, graph: ReturnType<typeof buildDepthHead>, config: object): void {
+  mkdirSync(dir, { recursive: true })
+  writeOnnx(graph, join(dir, 'model.onnx'), false)
+  writeJson(join(dir, 'head.json'), config)
+}
+
+function writeJson (file: string, value: object): void {
+  writeFileSync(file, JSON.stringify(value, null, 2) + '\n')
+}
