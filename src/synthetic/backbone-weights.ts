@@ -56,8 +56,8 @@ export function makeBackboneWeights (spec: BackboneSpec, seed: number): Backbone
     patchBias: random.normalArray(c, 0.02),
     clsToken: random.normalArray(c, 1),
     registerTokens: random.normalArray(spec.registers * c, 1),
-    positionFreqY: uniformArray(c, -3 * Math.PI, 3 * Math.PI),
-    positionFreqX: uniformArray(c, -3 * Math.PI, 3 * Math.PI),
+    positionFreqY: uniformArray(c, -Math.PI, Math.PI),
+    positionFreqX: uniformArray(c, -Math.PI, Math.PI),
     positionPhase: uniformArray(c, 0, 2 * Math.PI),
     blocks: Array.from({ length: spec.depth }, () => ({
       norm1: norm(),

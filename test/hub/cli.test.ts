@@ -42,7 +42,7 @@ t.test('the CLI pulls a model and says how to serve it', async (t) => {
   for (const path of ['config.json', 'preprocessor_config.json', 'onnx/model_fp16.onnx']) {
     t.same(await readFile(join(modelDir, path)), hub.files.find((file) => file.path === path)!.content, path);
   }
-  t.match(run.stdout, `serve it with: MODEL=${relative(repoRoot, modelDir)} npm start`);
+  t.match(run.stdout, `serve it with: MODEL=${relative(repoRoot, modelDir)} MODEL_VARIANT=fp16 npm start`, "names the variant, since the folder has no onnx/model.onnx");
   t.match(run.stderr, /fetching onnx\/model_fp16\.onnx/, 'plain progress lines when stderr is not a TTY');
 });
 

@@ -1,0 +1,130 @@
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+
+export type ProviderName = 'cuda' | 'webgpu' | 'cpu'
+
+export interface Config {
+  /** A model folder or a name under modelsDir; undefined: the first model there, else a synthetic one. */
+  model: string | undefined
+  modelsDir: string
+  /** Which `onnx/model_<variant>.onnx` to load; `fp32` is `onnx/model.onnx`. */
+  variant: string
+  host: string
+  port: number
+  logLevel: string
+  /** Tried in order; `auto` means CUDA where its provider library is installed, else CPU. */
+  executionProviders: ProviderName[] | 'auto'
+  intraOpThreads: number
+  /** Spinning workers answer faster but burn the cores that decoding also needs. */
+  spinning: boolean
+  maxBatchSize: number
+  /** How long an idle model waits for companions before running a partial batch. */
+  batchWaitMs: number
+  /** Requests admitted at once (decoding, queued or running); beyond it: 429 with Retry-After. */
+  maxConcurrentRequests: number
+  maxFilesPerRequest: number
+  requestTimeoutMs: number
+  /** Time a client has to send its whole request; a body trickled slower is cut off (408) before it holds a permit. */
+  uploadTimeoutMs: number
+  tiledRequestTimeoutMs: number
+  bodyLimitBytes: number
+  maxPixels: number
+  /** Longest side the model runs at for dense work; larger images are scaled down or tiled. */
+  denseMaxSide: number
+  /** Pixels per backbone batch of tiles, which bounds the attention memory of a tiled request. */
+  tileBatchPixels: number
+  warmup: boolean
+  shutdownGraceMs: number
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+/** Environment → validated, frozen config; a bad value stops the start with a message naming the variable. */
+export function loadConfig (env: Env = process.env): Readonly<Config> {
+  const read = new EnvReader(env)
+  const config: Config = {
+    model: read.optionalString('MODEL'),
+    modelsDir: resolve(read.string('MODELS_DIR', './models')),
+    variant: read.string('MODEL_VARIANT', 'fp32'),
+    host: read.string('HOST', '0.0.0.0'),
+    port: read.integer('PORT', 8080, 0, 65535),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    executionProviders: read.providers('EXECUTION_PROVIDERS'),
+    intraOpThreads: read.integer('INTRA_OP_THREADS', availableParallelism(), 1, 1024),
+    spinning: read.boolean('ORT_SPINNING', false),
+    maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),
+    batchWaitMs: read.number('BATCH_WAIT_MS', 0, 0, 1000),
+    maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 64, 1, 100_000),
+    maxFilesPerRequest: read.integer('MAX_FILES_PER_REQUEST', 32, 1, 1024),
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    uploadTimeoutMs: read.integer('UPLOAD_TIMEOUT_MS', 60_000, 1, 3_600_000),
+    tiledRequestTimeoutMs: read.integer('TILED_REQUEST_TIMEOUT_MS', 900_000, 1, 86_400_000),
+    bodyLimitBytes: read.integer('BODY_LIMIT_MB', 100, 1, 10_000) * 1024 * 1024,
+    maxPixels: read.integer('MAX_PIXELS', 150_000_000, 1, 2 ** 31),
+    denseMaxSide: read.integer('DENSE_MAX_SIDE', 1024, 16, 16_384),
+    tileBatchPixels: read.integer('TILE_BATCH_PIXELS', 1024 * 1024, 1, 2 ** 30),
+    warmup: read.boolean('WARMUP', true),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000)
+  }
+  return Object.freeze(config)
+}
+
+class EnvReader {
+  constructor (private readonly env: Env) {}
+
+  optionalString (name: string): string | undefined {
+    const value = this.env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  string (name: string, fallback: string): string {
+    return this.optionalString(name) ?? fallback
+  }
+
+  number (name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optionalString(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new ConfigError(`${name}=${raw} is not a number between ${min} and ${max}`)
+    }
+    return value
+  }
+
+  integer (name: string, fallback: number, min: number, max: number): number {
+    const value = this.number(name, fallback, min, max)
+    if (!Number.isInteger(value)) throw new ConfigError(`${name}=${this.env[name]} is not a whole number`)
+    return value
+  }
+
+  boolean (name: string, fallback: boolean): boolean {
+    const raw = this.optionalString(name)?.toLowerCase()
+    if (raw === undefined) return fallback
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false
+    throw new ConfigError(`${name}=${raw} is not a boolean (use true or false)`)
+  }
+
+  oneOf<T extends string> (name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.optionalString(name)
+    if (raw === undefined) return fallback
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new ConfigError(`${name}=${raw} is not one of ${allowed.join(', ')}`)
+    }
+    return raw as T
+  }
+
+  providers (name: string): ProviderName[] | 'auto' {
+    const raw = this.optionalString(name)?.toLowerCase()
+    if (raw === undefined || raw === 'auto') return 'auto'
+    const known: ProviderName[] = ['cuda', 'webgpu', 'cpu']
+    const list = raw.split(',').map((p) => p.trim()).filter((p) => p !== '')
+    const unknown = list.filter((p) => !(known as string[]).includes(p))
+    if (list.length === 0 || unknown.length > 0) {
+      throw new ConfigError(`${name}=${raw}: use auto or a comma-separated list of ${known.join(', ')}`)
+    }
+    return list as ProviderName[]
+  }
+}

@@ -1,0 +1,96 @@
+import sharp, { type Metadata } from 'sharp'
+import { ServiceError } from '../errors.js'
+import type { ResizeKernel } from '../inference/processor.js'
+import { type ImageFormat, sniffFormat } from './sniff-format.js'
+
+export interface ImageHeader {
+  format: ImageFormat
+  /** After EXIF orientation: the size the client sees. */
+  width: number
+  height: number
+}
+
+/** 8-bit sRGB, 3 channels interleaved: what every model input starts from. */
+export interface RgbImage {
+  data: Buffer
+  width: number
+  height: number
+}
+
+export interface DecodeOptions {
+  maxPixels: number
+}
+
+export type ResizePlan =
+  | { kind: 'none' }
+  | { kind: 'exact', width: number, height: number, kernel: ResizeKernel }
+  /** Resize, then cut the centre region out (the processor's centre crop). */
+  | { kind: 'cover-crop', width: number, height: number, crop: { width: number, height: number }, kernel: ResizeKernel }
+
+/**
+ * Reads only the header: format and size are known (and the pixel limit enforced) before a single pixel
+ * is decoded, so that a PNG claiming 100000×100000 costs nothing.
+ */
+export async function readHeader (bytes: Buffer, options: DecodeOptions): Promise<ImageHeader> {
+  const sniffed = sniffFormat(bytes)
+  if (!sniffed.accepted) {
+    throw new ServiceError('unsupported_media_type',
+      `the body is ${sniffed.detected}, not an image this service decodes; send JPEG, PNG, WebP, TIFF, GIF or AVIF`)
+  }
+  let metadata: Metadata
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata()
+  } catch (error) {
+    throw undecodable(sniffed.format, error)
+  }
+  const { width, height } = metadata.autoOrient ?? metadata
+  if (width === undefined || height === undefined || width < 1 || height < 1) {
+    throw new ServiceError('unprocessable_image', `the ${sniffed.format} header holds no image size`)
+  }
+  if (width * height > options.maxPixels) {
+    throw new ServiceError('payload_too_large',
+      `the image is ${width}×${height} = ${(width * height / 1e6).toFixed(1)} megapixels; the limit is ${(options.maxPixels / 1e6).toFixed(1)} megapixels`)
+  }
+  return { format: sniffed.format, width, height }
+}
+
+/**
+ * Decodes to 8-bit sRGB RGB: EXIF orientation applied, CMYK and grayscale converted, alpha dropped
+ * (as the Hugging Face processors' convert-to-RGB does), 16-bit reduced, the first frame of an animation.
+ */
+export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions): Promise<RgbImage> {
+  let pipeline = sharp(bytes, {
+    limitInputPixels: options.maxPixels,
+    failOn: 'truncated',
+    autoOrient: true,
+    pages: 1,
+    sequentialRead: true
+  })
+  if (plan.kind !== 'none' && (plan.width !== header.width || plan.height !== header.height)) {
+    pipeline = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: plan.kernel })
+  }
+  if (plan.kind === 'cover-crop') {
+    pipeline = pipeline.extract({
+      left: Math.floor((plan.width - plan.crop.width) / 2),
+      top: Math.floor((plan.height - plan.crop.height) / 2),
+      width: plan.crop.width,
+      height: plan.crop.height
+    })
+  }
+  try {
+    const { data, info } = await pipeline
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true })
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
+    return { data, width: info.width, height: info.height }
+  } catch (error) {
+    throw undecodable(header.format, error)
+  }
+}
+
+function undecodable (format: ImageFormat, error: unknown): ServiceError {
+  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+  return new ServiceError('unprocessable_image', `the ${format} image cannot be decoded (${reason}); is the file complete?`)
+}

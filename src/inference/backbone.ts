@@ -1,0 +1,95 @@
+import ort from 'onnxruntime-node'
+import type { Log } from './log.js'
+import type { ProviderName } from '../config.js'
+import { float16ToFloat32, float32ToFloat16 } from './float16.js'
+import type { Size } from './geometry.js'
+import { ModelFolderError, type ModelFolder } from './model-folder.js'
+import { createSession, type SessionSettings } from './onnx-session.js'
+
+/** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
+export interface HiddenStates {
+  data: Float32Array
+  batch: number
+  tokens: number
+  channels: number
+}
+
+/** The backbone's ONNX session behind the contract of the DINOv3 exports; it knows nothing of HTTP or batching. */
+export class Backbone {
+  private runs = 0
+
+  private constructor (
+    private readonly session: ort.InferenceSession,
+    readonly provider: ProviderName,
+    readonly folder: ModelFolder,
+    /** Exports in half precision take and give float16; the service speaks float32 on both sides. */
+    private readonly inputType: 'float32' | 'float16',
+    /** Set when the export has a static height and width (most are dynamic). */
+    readonly fixedInput: Size | undefined
+  ) {}
+
+  static async load (folder: ModelFolder, settings: SessionSettings, log: Log): Promise<Backbone> {
+    let loaded
+    try {
+      loaded = await createSession(folder.onnxFile, settings, log)
+    } catch (error) {
+      throw new ModelFolderError(`cannot load ${folder.onnxFile}: ${(error as Error).message}`)
+    }
+    const { session, provider } = loaded
+    const input = session.inputMetadata.find((m) => m.name === 'pixel_values')
+    const output = session.outputMetadata.find((m) => m.name === 'last_hidden_state')
+    const fail = (problem: string): never => {
+      void session.release()
+      throw new ModelFolderError(`${folder.onnxFile}: ${problem}`)
+    }
+    if (input === undefined || !input.isTensor) fail(`no "pixel_values" input (inputs: ${session.inputNames.join(', ')})`)
+    if (output === undefined || !output.isTensor) fail(`no "last_hidden_state" output (outputs: ${session.outputNames.join(', ')})`)
+    const inputMeta = input as ort.InferenceSession.TensorValueMetadata
+    if (inputMeta.type !== 'float32' && inputMeta.type !== 'float16') fail(`"pixel_values" is ${inputMeta.type}, expected float32 or float16`)
+    if (inputMeta.shape.length !== 4 || (typeof inputMeta.shape[1] === 'number' && inputMeta.shape[1] !== 3)) {
+      fail(`"pixel_values" has shape [${inputMeta.shape.join(', ')}], expected [batch, 3, height, width]`)
+    }
+    const [, , h, w] = inputMeta.shape
+    const fixedInput = typeof h === 'number' && typeof w === 'number' ? { height: h, width: w } : undefined
+    const backbone = new Backbone(session, provider, folder, inputMeta.type as 'float32' | 'float16', fixedInput)
+    await backbone.probe().catch((error: Error) => fail(error.message))
+    return backbone
+  }
+
+  get patchSize (): number { return this.folder.config.patchSize }
+  get hiddenSize (): number { return this.folder.config.hiddenSize }
+  get registers (): number { return this.folder.config.registers }
+  get runCount (): number { return this.runs }
+
+  /** pixels: [batch, 3, height, width] floats, already normalised. */
+  async run (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> {
+    const data = this.inputType === 'float16' ? float32ToFloat16(pixels) : pixels
+    const feeds = { pixel_values: new ort.Tensor(this.inputType, data, [batch, 3, height, width]) }
+    this.runs += 1
+    const result = await this.session.run(feeds, ['last_hidden_state'])
+    const hidden = result.last_hidden_state
+    const [b, tokens, channels] = hidden.dims
+    const values = hidden.type === 'float16' ? float16ToFloat32(hidden.data as Uint16Array) : hidden.data as Float32Array
+    return { data: values, batch: b, tokens, channels }
+  }
+
+  /** One run at a non-square size proves the token layout [CLS, R registers, h·w patches] and the width C. */
+  private async probe (): Promise<void> {
+    const p = this.patchSize
+    const size = this.fixedInput ?? { height: 2 * p, width: 3 * p }
+    const grid = (size.height / p) * (size.width / p)
+    const { tokens, channels } = await this.run(new Float32Array(3 * size.height * size.width), 1, size.height, size.width)
+    const expected = 1 + this.registers + grid
+    if (channels !== this.hiddenSize) {
+      throw new Error(`last_hidden_state has ${channels} channels but config.json says hidden_size ${this.hiddenSize}`)
+    }
+    if (tokens !== expected) {
+      throw new Error(`a ${size.width}×${size.height} input gave ${tokens} tokens; config.json (patch_size ${p}, ` +
+        `num_register_tokens ${this.registers}) implies 1 + ${this.registers} + ${grid} = ${expected}`)
+    }
+  }
+
+  async release (): Promise<void> {
+    await this.session.release()
+  }
+}

@@ -1,0 +1,202 @@
+import { ServiceError } from '../errors.js'
+import type { HiddenStates } from './backbone.js'
+
+/** Normalised pixels of one image, [3, height, width], height and width multiples of the patch. */
+export interface PixelInput {
+  pixels: Float32Array
+  height: number
+  width: number
+}
+
+/** One image's `last_hidden_state` rows, [tokens, channels], a view into its batch's output. */
+export interface TokenOutput {
+  tokens: Float32Array
+  tokenCount: number
+  channels: number
+  queueMs: number
+  inferenceMs: number
+  batchSize: number
+}
+
+export interface BackboneRunner {
+  run: (pixels: Float32Array, batch: number, height: number, width: number) => Promise<HiddenStates>
+}
+
+/** Where the batcher reports, so that the core stays free of any metrics library. */
+export interface BatcherObserver {
+  queueDepth: (depth: number) => void
+  batchRan: (size: number, seconds: number) => void
+}
+
+export interface BatcherOptions {
+  maxBatchSize: number
+  /** How long the oldest waiting image may wait for companions while the model is idle. */
+  batchWaitMs: number
+}
+
+interface Job {
+  input: PixelInput
+  key: string
+  /** The jobs submitted together; the last of them to leave the queue stops listening for their abort. */
+  group: Job[]
+  enqueuedAt: number
+  resolve: (output: TokenOutput) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Runs images of the same input size as one batch, one batch at a time: while the model works, requests gather,
+ * and the next batch takes them all (up to the maximum). Work whose request was aborted (client gone, deadline
+ * passed) leaves the queue at once and never reaches the model.
+ */
+export class Batcher {
+  private queue: Job[] = []
+  private running = false
+  private timer: NodeJS.Timeout | undefined
+  private idleWaiters: Array<() => void> = []
+  private readonly groupsListening = new Map<Job[], () => void>()
+
+  constructor (
+    private readonly runner: BackboneRunner,
+    private readonly options: BatcherOptions,
+    private readonly observer?: BatcherObserver
+  ) {}
+
+  get depth (): number {
+    return this.queue.length
+  }
+
+  submit (input: PixelInput, signal?: AbortSignal): Promise<TokenOutput> {
+    return this.submitAll([input], signal)[0]
+  }
+
+  /**
+   * Enqueues several images at once, so that one request's images can share a batch. One abort listener serves
+   * the whole group (a tiled request submits hundreds of windows on one signal).
+   */
+  submitAll (inputs: PixelInput[], signal?: AbortSignal): Array<Promise<TokenOutput>> {
+    if (signal?.aborted === true) return inputs.map(async () => { throw abortError(signal) })
+    const group: Job[] = []
+    const results = inputs.map((input) => new Promise<TokenOutput>((resolve, reject) => {
+      const job: Job = { input, key: `${input.height}x${input.width}`, group, enqueuedAt: performance.now(), resolve, reject }
+      group.push(job)
+      this.queue.push(job)
+    }))
+    if (signal !== undefined) {
+      const onAbort = (): void => {
+        for (const job of group) {
+          if (this.remove(job)) job.reject(abortError(signal))
+        }
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.groupsListening.set(group, () => signal.removeEventListener('abort', onAbort))
+    }
+    this.observer?.queueDepth(this.queue.length)
+    this.schedule()
+    return results
+  }
+
+  /** Resolves once nothing is queued or running (for a graceful shutdown). */
+  idle (): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Takes a job out of the queue; false when it had already left (dispatched or removed). */
+  private remove (job: Job): boolean {
+    const index = this.queue.indexOf(job)
+    if (index < 0) return false
+    this.queue.splice(index, 1)
+    this.leftQueue(job)
+    this.observer?.queueDepth(this.queue.length)
+    this.notifyIfIdle()
+    return true
+  }
+
+  private leftQueue (job: Job): void {
+    if (job.group.some((member) => member !== job && this.queue.includes(member))) return
+    this.groupsListening.get(job.group)?.()
+    this.groupsListening.delete(job.group)
+  }
+
+  private schedule (): void {
+    if (this.running || this.queue.length === 0) return
+    const oldest = this.queue[0]
+    const companions = this.queue.filter((job) => job.key === oldest.key).length
+    const waited = performance.now() - oldest.enqueuedAt
+    if (companions < this.options.maxBatchSize && waited < this.options.batchWaitMs) {
+      if (this.timer === undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined
+          this.schedule()
+        }, this.options.batchWaitMs - waited)
+      }
+      return
+    }
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    void this.runBatch(this.take(oldest.key))
+  }
+
+  private take (key: string): Job[] {
+    const batch: Job[] = []
+    this.queue = this.queue.filter((job) => {
+      if (job.key !== key || batch.length >= this.options.maxBatchSize) return true
+      batch.push(job)
+      return false
+    })
+    for (const job of batch) this.leftQueue(job)
+    this.observer?.queueDepth(this.queue.length)
+    return batch
+  }
+
+  private async runBatch (batch: Job[]): Promise<void> {
+    this.running = true
+    const started = performance.now()
+    const { height, width } = batch[0].input
+    try {
+      const pixels = batch.length === 1 ? batch[0].input.pixels : concatenate(batch.map((job) => job.input.pixels))
+      const hidden = await this.runner.run(pixels, batch.length, height, width)
+      const inferenceMs = performance.now() - started
+      this.observer?.batchRan(batch.length, inferenceMs / 1000)
+      const stride = hidden.tokens * hidden.channels
+      batch.forEach((job, i) => job.resolve({
+        tokens: hidden.data.subarray(i * stride, (i + 1) * stride),
+        tokenCount: hidden.tokens,
+        channels: hidden.channels,
+        queueMs: started - job.enqueuedAt,
+        inferenceMs,
+        batchSize: batch.length
+      }))
+    } catch (error) {
+      for (const job of batch) job.reject(error)
+    } finally {
+      this.running = false
+      this.schedule()
+      this.notifyIfIdle()
+    }
+  }
+
+  private notifyIfIdle (): void {
+    if (this.running || this.queue.length > 0) return
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  }
+}
+
+function concatenate (parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+function abortError (signal: AbortSignal): unknown {
+  return signal.reason instanceof ServiceError
+    ? signal.reason
+    : new ServiceError('client_closed', 'the request was cancelled before it reached the model')
+}

@@ -1,0 +1,154 @@
+import type { Log } from './log.js'
+import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
+import { Backbone } from './backbone.js'
+import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
+import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
+import { HeadRegistry } from './heads/head-registry.js'
+import { loadHeads } from './heads/load-heads.js'
+import type { ModelFolder } from './model-folder.js'
+import { normalisationTable, toPixelTensor } from './normalize.js'
+import type { SessionSettings } from './onnx-session.js'
+import type { RequestContext } from './stages.js'
+
+export interface EngineOptions {
+  session: SessionSettings
+  batching: BatcherOptions
+  decode: DecodeOptions
+  /** Longest side dense requests run at without tiling. */
+  denseMaxSide: number
+  /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
+  tileBatchPixels: number
+  observer?: BatcherObserver
+}
+
+/** One image through the backbone: its tokens, and how its pixels map onto the model's input. */
+export interface Encoded {
+  output: TokenOutput
+  geometry: InputGeometry
+  header: ImageHeader
+  /** The patch grid, h × w = padded height / patch × padded width / patch. */
+  grid: { height: number, width: number }
+}
+
+/** An image decoded and normalised, ready for the backbone. */
+export interface Prepared {
+  input: PixelInput
+  geometry: InputGeometry
+  header: ImageHeader
+}
+
+/** Images of one request that shared a batch spent that batch's time once, not once each. */
+function sumOfDistinctBatches (outputs: TokenOutput[]): number {
+  const seen = new Set<Float32Array['buffer']>()
+  let total = 0
+  for (const output of outputs) {
+    if (seen.has(output.tokens.buffer)) continue
+    seen.add(output.tokens.buffer)
+    total += output.inferenceMs
+  }
+  return total
+}
+
+/**
+ * The backbone, its batcher and the preprocessing that feeds it: the core the HTTP layer calls, with no HTTP in it.
+ */
+export class Engine {
+  private readonly table: Float32Array[]
+
+  private constructor (
+    readonly folder: ModelFolder,
+    readonly backbone: Backbone,
+    readonly batcher: Batcher,
+    readonly heads: HeadRegistry,
+    private readonly options: EngineOptions
+  ) {
+    this.table = normalisationTable(folder.processor)
+  }
+
+  static async start (folder: ModelFolder, options: EngineOptions, log: Log): Promise<Engine> {
+    const backbone = await Backbone.load(folder, options.session, log)
+    try {
+      const heads = new HeadRegistry(await loadHeads(folder.dir, backbone, options.session, log))
+      const batcher = new Batcher(backbone, options.batching, options.observer)
+      return new Engine(folder, backbone, batcher, heads, options)
+    } catch (error) {
+      await backbone.release()
+      throw error
+    }
+  }
+
+  get patchSize (): number { return this.backbone.patchSize }
+  get denseMaxSide (): number { return this.options.denseMaxSide }
+  get tileBatchPixels (): number { return this.options.tileBatchPixels }
+  get normalisationTable (): Float32Array[] { return this.table }
+  get decodeOptions (): DecodeOptions { return this.options.decode }
+
+  /** Reads the header first, so that oversized or refused images cost no decoding. */
+  header (bytes: Buffer, context: RequestContext): Promise<ImageHeader> {
+    return context.times.time('decode', () => readHeader(bytes, this.options.decode))
+  }
+
+  /** For global embeddings: the processor's own resize, as the model was trained and evaluated. */
+  async prepareForEmbedding (bytes: Buffer, context: RequestContext): Promise<Prepared> {
+    const header = await this.header(bytes, context)
+    const { plan, geometry } = embedGeometry(header, this.folder.processor, this.patchSize)
+    return this.prepare(bytes, header, plan, geometry, context)
+  }
+
+  /** For dense work: aspect kept, native size up to the cap (or the long side asked for), padded to the patch grid. */
+  async prepareDense (bytes: Buffer, size: DenseSize, context: RequestContext): Promise<Prepared> {
+    const header = await this.header(bytes, context)
+    const { plan, geometry } = denseGeometry(header, size, this.options.denseMaxSide, this.patchSize, this.folder.processor.kernel, this.backbone.fixedInput)
+    return this.prepare(bytes, header, plan, geometry, context)
+  }
+
+  /** The image at its own size, for pictures drawn over it (overlays). */
+  decodeOriginal (bytes: Buffer, header: ImageHeader, context: RequestContext): Promise<RgbImage> {
+    return context.times.time('decode', () => decodeRgb(bytes, header, { kind: 'none' }, this.options.decode))
+  }
+
+  /** Runs prepared images through the batcher together, so that one request's images can share a batch. */
+  async encodeAll (prepared: Prepared[], context: RequestContext): Promise<Encoded[]> {
+    const outputs = await this.encodePixels(prepared.map((p) => p.input), context)
+    const p = this.patchSize
+    return prepared.map(({ geometry, header }, i) => ({
+      output: outputs[i],
+      geometry,
+      header,
+      grid: { height: geometry.padded.height / p, width: geometry.padded.width / p }
+    }))
+  }
+
+  /** Runs already-normalised pixels through the batcher (tiling feeds windows this way). */
+  async encodePixels (inputs: PixelInput[], context: RequestContext): Promise<TokenOutput[]> {
+    const outputs = await Promise.all(this.batcher.submitAll(inputs, context.signal))
+    context.times.add('queue', Math.max(...outputs.map((o) => o.queueMs)))
+    context.times.add('inference', sumOfDistinctBatches(outputs))
+    return outputs
+  }
+
+  normalise (image: Parameters<typeof toPixelTensor>[0], padded: InputGeometry['padded'], out?: Float32Array): Float32Array {
+    return toPixelTensor(image, this.table, padded, out)
+  }
+
+  /** A dummy run so that the first real request does not pay for lazy allocations. */
+  async warmUp (): Promise<void> {
+    const resize = this.folder.processor.resize
+    const side = this.backbone.fixedInput ?? (resize.kind === 'exact' ? resize : { height: 224, width: 224 })
+    const height = Math.ceil(side.height / this.patchSize) * this.patchSize
+    const width = Math.ceil(side.width / this.patchSize) * this.patchSize
+    await this.backbone.run(new Float32Array(3 * height * width), 1, height, width)
+  }
+
+  async close (): Promise<void> {
+    await this.batcher.idle()
+    await this.heads.release()
+    await this.backbone.release()
+  }
+
+  private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
+    const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
+    const pixels = await context.times.time('preprocess', () => this.normalise(rgb, geometry.padded))
+    return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
+  }
+}

@@ -1,0 +1,70 @@
+import ort from 'onnxruntime-node'
+import type { HeadConfig, HeadTask } from './head-config.js'
+
+export type HeadInput = 'patch_features' | 'cls_token' | 'pixel_values'
+export const headInputs: readonly HeadInput[] = ['patch_features', 'cls_token', 'pixel_values']
+
+/** What a head is given for one batch; it takes the parts its ONNX inputs name. */
+export interface HeadFeeds {
+  /** [B, C, h, w] */
+  patchFeatures?: Float32Array
+  /** [B, C] */
+  clsToken?: Float32Array
+  /** [B, 3, H, W], normalised as for the backbone */
+  pixels?: Float32Array
+  batch: number
+  channels: number
+  gridHeight: number
+  gridWidth: number
+  height: number
+  width: number
+}
+
+/** A head's output as planes: [batch, planes, height, width] (depth: one plane). */
+export interface HeadOutput {
+  data: Float32Array
+  batch: number
+  planes: number
+  height: number
+  width: number
+}
+
+/** One pluggable head: its ONNX session and what head.json says about it. */
+export class Head {
+  constructor (
+    readonly name: string,
+    readonly config: HeadConfig,
+    readonly inputs: HeadInput[],
+    private readonly session: ort.InferenceSession,
+    private readonly outputName: string
+  ) {}
+
+  get task (): HeadTask { return this.config.task }
+  get labels (): string[] | undefined { return this.config.labels }
+  get unit (): string | undefined { return this.config.unit }
+  get endToEnd (): boolean { return this.inputs.includes('pixel_values') }
+
+  async run (feeds: HeadFeeds): Promise<HeadOutput> {
+    const tensors: Record<string, ort.Tensor> = {}
+    for (const input of this.inputs) {
+      if (input === 'patch_features') tensors[input] = new ort.Tensor('float32', required(feeds.patchFeatures, input), [feeds.batch, feeds.channels, feeds.gridHeight, feeds.gridWidth])
+      if (input === 'cls_token') tensors[input] = new ort.Tensor('float32', required(feeds.clsToken, input), [feeds.batch, feeds.channels])
+      if (input === 'pixel_values') tensors[input] = new ort.Tensor('float32', required(feeds.pixels, input), [feeds.batch, 3, feeds.height, feeds.width])
+    }
+    const output = (await this.session.run(tensors, [this.outputName]))[this.outputName]
+    const dims = output.dims
+    if (output.type !== 'float32') throw new Error(`head ${this.name} gave ${output.type}, expected float32`)
+    // Depth heads may drop the channel axis: [B, h, w] is one plane.
+    const [batch, planes, height, width] = dims.length === 3 ? [dims[0], 1, dims[1], dims[2]] : dims
+    return { data: output.data as Float32Array, batch, planes, height, width }
+  }
+
+  async release (): Promise<void> {
+    await this.session.release()
+  }
+}
+
+function required (value: Float32Array | undefined, input: string): Float32Array {
+  if (value === undefined) throw new Error(`no data for head input ${input}`)
+  return value
+}

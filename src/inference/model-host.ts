@@ -1,0 +1,53 @@
+import type { Log } from './log.js'
+import { ServiceError } from '../errors.js'
+import { Engine, type EngineOptions } from './engine.js'
+import { readModelFolder, type ModelFolder } from './model-folder.js'
+
+export type HostState = 'loading' | 'ready' | 'failed' | 'closing'
+
+/**
+ * Owns the engine's life: the folder is read at once (a broken one fails the start synchronously), the sessions
+ * load and warm up in the background while /health/live already answers, and /health/ready turns true after.
+ */
+export class ModelHost {
+  state: HostState = 'loading'
+  readonly folder: ModelFolder
+  readonly loaded: Promise<Engine>
+  private engine: Engine | undefined
+
+  constructor (dir: string, variant: string, options: EngineOptions & { warmup: boolean }, log: Log) {
+    this.folder = readModelFolder(dir, variant)
+    this.loaded = this.load(options, log)
+    // The server awaits `loaded` and exits on failure; this catch only keeps the rejection from going unhandled.
+    this.loaded.catch(() => {})
+  }
+
+  /** The engine, or the reason a client must come back later. */
+  require (): Engine {
+    if (this.state === 'ready' && this.engine !== undefined) return this.engine
+    if (this.state === 'closing') throw new ServiceError('shutting_down', 'the service is shutting down; retry on another replica', 5)
+    if (this.state === 'failed') throw new ServiceError('not_ready', 'the model failed to load; see the service log', 30)
+    throw new ServiceError('not_ready', 'the model is still loading; retry shortly', 2)
+  }
+
+  async close (): Promise<void> {
+    this.state = 'closing'
+    const engine = await this.loaded.catch(() => undefined)
+    await engine?.close()
+  }
+
+  private async load (options: EngineOptions & { warmup: boolean }, log: Log): Promise<Engine> {
+    try {
+      const started = performance.now()
+      const engine = await Engine.start(this.folder, options, log)
+      if (options.warmup) await engine.warmUp()
+      this.engine = engine
+      if (this.state === 'loading') this.state = 'ready'
+      log.info({ model: this.folder.name, variant: this.folder.variant, provider: engine.backbone.provider, ms: Math.round(performance.now() - started) }, 'model loaded and warmed up')
+      return engine
+    } catch (error) {
+      this.state = 'failed'
+      throw error
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import type { RgbImage } from '../image/decode.js'
+import type { Size } from './geometry.js'
+import type { Processor } from './processor.js'
+
+/** Per channel, the normalised value of each of the 256 byte values: one lookup per sample instead of arithmetic. */
+export function normalisationTable (processor: Processor): Float32Array[] {
+  return [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) =>
+    (v * processor.rescaleFactor - processor.mean[c]) / processor.std[c]))
+}
+
+/**
+ * HWC bytes → CHW floats, placed at the top-left of a `padded` canvas whose padding is 0 after normalisation
+ * (the dataset mean), which is what a model sees at the border of a padded crop in training.
+ */
+export function toPixelTensor (
+  image: RgbImage,
+  table: Float32Array[],
+  padded: Size,
+  out: Float32Array = new Float32Array(3 * padded.width * padded.height)
+): Float32Array {
+  const { data, width, height } = image
+  const plane = padded.width * padded.height
+  if (width !== padded.width || height !== padded.height) out.fill(0)
+  for (let c = 0; c < 3; c++) {
+    const lut = table[c]
+    const base = c * plane
+    for (let y = 0; y < height; y++) {
+      const row = base + y * padded.width
+      let source = y * width * 3 + c
+      for (let x = 0; x < width; x++, source += 3) out[row + x] = lut[data[source]]
+    }
+  }
+  return out
+}

@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import ort from 'onnxruntime-node'
+import type { Log } from './log.js'
+import type { ProviderName } from '../config.js'
+
+export interface SessionSettings {
+  providers: ProviderName[] | 'auto'
+  intraOpThreads: number
+  spinning: boolean
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession
+  provider: ProviderName
+}
+
+/** The CUDA provider is a separate download (the GPU image installs it); `auto` only tries it where it is present. */
+export function cudaProviderInstalled (): boolean {
+  const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'))
+  return existsSync(join(ortDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'))
+}
+
+export function resolveProviders (providers: SessionSettings['providers']): ProviderName[] {
+  if (providers !== 'auto') return providers.includes('cpu') ? providers : [...providers, 'cpu']
+  return cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']
+}
+
+/**
+ * Tries each provider in order (each with CPU behind it for the operators it lacks) and keeps the first that
+ * loads, warning about each that did not: a GPU host with a broken CUDA install still serves, on CPU, loudly.
+ */
+export async function createSession (file: string, settings: SessionSettings, log: Log): Promise<LoadedSession> {
+  const providers = resolveProviders(settings.providers)
+  let lastError: unknown
+  for (const provider of providers) {
+    try {
+      const session = await ort.InferenceSession.create(file, {
+        executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
+        intraOpNumThreads: settings.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } }
+      })
+      return { session, provider }
+    } catch (error) {
+      lastError = error
+      if (provider === 'cpu') break
+      log.warn({ provider, file, err: (error as Error).message }, `execution provider ${provider} could not load; trying the next one`)
+    }
+  }
+  throw lastError
+}

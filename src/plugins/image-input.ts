@@ -1,0 +1,58 @@
+import multipart from '@fastify/multipart'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { ServiceError, badRequest } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The uploaded images in upload order: the raw body, or every file of a multipart form. */
+    images: () => Promise<Buffer[]>
+  }
+}
+
+/**
+ * Image bodies arrive raw (any image/* type or application/octet-stream; the format is sniffed from the bytes,
+ * never trusted from the header) or as multipart files, several files making one batch.
+ */
+export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
+  // Every POST takes an image: Fastify's JSON and text parsers would only turn a wrong upload into a confusing 400.
+  app.removeAllContentTypeParsers()
+  for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.bodyLimitBytes }, (_request, body, done) => done(null, body))
+  }
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.bodyLimitBytes,
+      files: config.maxFilesPerRequest,
+      fields: 16,
+      fieldSize: 64 * 1024,
+      parts: config.maxFilesPerRequest + 16
+    }
+  })
+
+  app.decorateRequest('images', async function (this: FastifyRequest): Promise<Buffer[]> {
+    const images = this.isMultipart() ? await multipartFiles(this, config) : [this.body]
+    if (images.length === 0) throw badRequest('the multipart form holds no file; attach one or more images')
+    for (const [i, image] of images.entries()) {
+      if (!Buffer.isBuffer(image) || image.length === 0) {
+        throw badRequest(images.length > 1 ? `file ${i + 1} is empty` : 'the request has no image: send the image bytes as the body')
+      }
+    }
+    return images as Buffer[]
+  })
+}, { name: 'image-input' })
+
+async function multipartFiles (request: FastifyRequest, config: Readonly<Config>): Promise<Buffer[]> {
+  const files: Buffer[] = []
+  for await (const part of request.parts()) {
+    if (part.type !== 'file') continue
+    const bytes = await part.toBuffer()
+    // busboy marks a file cut at the size limit instead of failing; a partial image must not be decoded.
+    if (part.file.truncated) {
+      throw new ServiceError('payload_too_large', `file "${part.filename}" is larger than the ${config.bodyLimitBytes} byte limit`)
+    }
+    files.push(bytes)
+  }
+  return files
+}

@@ -1,0 +1,49 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { findModelFolder } from '../inference/find-model.js'
+import { ModelHost } from '../inference/model-host.js'
+import { syntheticFallbackModel } from '../synthetic/synthetic-cache.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    modelHost: ModelHost
+  }
+}
+
+/** Loads the model folder named by the config (or a synthetic one, loudly) and releases its sessions on close. */
+export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
+  let dir = findModelFolder(config.model, config.modelsDir)
+  if (dir === undefined) {
+    dir = syntheticFallbackModel()
+    app.log.warn({ modelsDir: config.modelsDir, dir },
+      'NO MODEL FOUND: serving a SYNTHETIC model with RANDOM weights. Its answers mean nothing. ' +
+      'Pull a real one with `npm run model:pull` or set MODEL to a model folder.')
+  }
+  const host = new ModelHost(dir, config.variant, {
+    session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
+    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs },
+    decode: { maxPixels: config.maxPixels },
+    denseMaxSide: config.denseMaxSide,
+    tileBatchPixels: config.tileBatchPixels,
+    observer: app.metrics.batcherObserver,
+    warmup: config.warmup
+  }, app.log)
+  app.decorate('modelHost', host)
+  host.loaded.then((engine) => {
+    app.metrics.setModel({
+      name: host.folder.name,
+      type: host.folder.config.modelType,
+      variant: host.folder.variant,
+      provider: engine.backbone.provider,
+      synthetic: host.folder.config.synthetic
+    })
+    app.metrics.ready.set(1)
+  }, () => {})
+  app.addHook('preClose', async () => {
+    app.metrics.ready.set(0)
+    host.state = 'closing'
+  })
+  app.addHook('onClose', async () => {
+    await host.close()
+  })
+}, { name: 'inference', dependencies: ['metrics'] })

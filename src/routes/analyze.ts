@@ -1,0 +1,130 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import { badRequest } from '../errors.js'
+import { depthPng16 } from '../image/depth-picture.js'
+import { labelPng } from '../image/label-picture.js'
+import { runDense } from '../inference/dense/run-dense.js'
+import { headTarget, type DenseTarget } from '../inference/dense/targets.js'
+import type { Head } from '../inference/heads/head.js'
+import { depthMap } from '../inference/tasks/depth.js'
+import { labelMap } from '../inference/tasks/segment.js'
+import { poolTokens, type Pooling } from '../inference/tokens.js'
+import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { imageConsumes, imageErrorResponses } from './schemas.js'
+import { ClassSummary, summariseClasses } from './segment.js'
+
+const tasks = ['embed', 'segment', 'depth'] as const
+type Task = typeof tasks[number]
+
+const AnalyzeQuery = Type.Object({
+  tasks: Type.Optional(Type.String({
+    pattern: '^[a-z]+(,[a-z]+)*$',
+    default: 'embed,segment,depth',
+    description: 'Any of embed, segment, depth, comma-separated: all from ONE backbone pass per image'
+  })),
+  pool: Type.Optional(Type.Enum(['cls', 'mean', 'cls+mean'], { default: 'cls' })),
+  normalize: Type.Optional(Type.Boolean({ default: false })),
+  segment_head: Type.Optional(Type.String({ description: 'Segmentation head; the only one is the default' })),
+  depth_head: Type.Optional(Type.String({ description: 'Depth head; the only one is the default' })),
+  ...denseQueryProperties
+}, { additionalProperties: false })
+
+const AnalyzeResponse = Type.Object({
+  model: Type.String(),
+  tasks: Type.Array(Type.String()),
+  images: Type.Array(Type.Object({
+    width: Type.Integer(),
+    height: Type.Integer(),
+    embedding: Type.Optional(Type.Object({
+      pool: Type.String(),
+      normalized: Type.Boolean(),
+      dim: Type.Integer(),
+      vector: Type.Array(Type.Number(), { description: 'Pooled from the dense pass: equal to /embed?size=<same size>' })
+    })),
+    segmentation: Type.Optional(Type.Object({
+      head: Type.String(),
+      labels: Type.Array(Type.String()),
+      classes: Type.Array(ClassSummary),
+      mask_png: Type.String({ description: 'Base64 label PNG at the input\'s size, as /segment?format=png' })
+    })),
+    depth: Type.Optional(Type.Object({
+      head: Type.String(),
+      unit: Type.String(),
+      min: Type.Number(),
+      max: Type.Number(),
+      mean: Type.Number(),
+      scale: Type.Number({ description: 'depth = offset + scale · pixel of png16' }),
+      offset: Type.Number(),
+      png16: Type.String({ description: 'Base64 16-bit depth PNG at the input\'s size, as /depth?format=png' })
+    }))
+  }))
+})
+
+function parseTasks (value: string): Task[] {
+  const asked = [...new Set(value.split(','))]
+  const unknown = asked.filter((task) => !(tasks as readonly string[]).includes(task))
+  if (unknown.length > 0) throw badRequest(`unknown task ${unknown.join(', ')}; tasks are ${tasks.join(', ')}`)
+  return asked as Task[]
+}
+
+const route: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/analyze', {
+    schema: {
+      summary: 'Several tasks from one backbone pass',
+      description: 'Runs the backbone once per image (dense pass: aspect kept, capped or tiled) and feeds every requested ' +
+        'head from it; the embedding is pooled from the same tokens. Each answer equals its separate endpoint\'s.',
+      tags: ['heads'],
+      consumes: imageConsumes,
+      querystring: AnalyzeQuery,
+      response: {
+        200: AnalyzeResponse,
+        404: Type.Ref('ErrorBody', { description: 'Unknown head; the message lists the heads' }),
+        ...imageErrorResponses()
+      }
+    }
+  }, async (request, reply) => {
+    const { tasks: taskList = 'embed,segment,depth', pool = 'cls', normalize = false, segment_head: segmentName, depth_head: depthName, ...dense } = request.query
+    const asked = parseTasks(taskList)
+    if (asked.includes('embed') && dense.tile !== undefined) {
+      throw badRequest('embed is one vector from one pass over the whole image, and tiles have no single CLS token; drop tile or the embed task')
+    }
+    const images = await request.images()
+    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
+    const { engine } = admitted
+    const heads: Partial<Record<'segment' | 'depth', Head>> = {}
+    if (asked.includes('segment')) heads.segment = engine.heads.pick('segmentation', segmentName)
+    if (asked.includes('depth')) heads.depth = engine.heads.pick('depth', depthName)
+    const targets: DenseTarget[] = Object.values(heads).map(headTarget)
+    const mode = parseDenseMode(dense, engine)
+    const results = await admitted.run((e, context) => runDense(e, images, mode, targets, context))
+
+    const answers = await admitted.context.times.time('postprocess', () => results.map((image) => {
+      const answer: Static<typeof AnalyzeResponse>['images'][number] = { ...image.geometry.original }
+      const maps = [...image.maps]
+      if (asked.includes('embed') && image.output !== undefined) {
+        const vector = poolTokens(image.output, engine.backbone.registers, pool as Pooling, normalize)
+        answer.embedding = { pool, normalized: normalize, dim: vector.length, vector: Array.from(vector) }
+      }
+      if (heads.segment !== undefined) {
+        const names = heads.segment.labels ?? []
+        const map = labelMap(image, maps.shift() as typeof maps[number])
+        answer.segmentation = {
+          head: heads.segment.name,
+          labels: names,
+          classes: summariseClasses(map.labels, names),
+          mask_png: labelPng(map.labels, map.width, map.height, names.length).toString('base64')
+        }
+      }
+      if (heads.depth !== undefined) {
+        const depth = depthMap(image, maps.shift() as typeof maps[number])
+        const unit = heads.depth.unit ?? 'relative'
+        const { png, scale, offset } = depthPng16(depth.values, depth.width, depth.height, depth.min, depth.max, unit)
+        answer.depth = { head: heads.depth.name, unit, min: depth.min, max: depth.max, mean: depth.mean, scale, offset, png16: png.toString('base64') }
+      }
+      return answer
+    }))
+    return { model: engine.folder.name, tasks: asked, images: answers }
+  })
+}
+
+export default route

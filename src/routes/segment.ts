@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import { badRequest } from '../errors.js'
+import { labelPng, overlayPicture } from '../image/label-picture.js'
+import { hexColour, labelPalette } from '../image/palette.js'
+import { encodeRgb8 } from '../image/png.js'
+import { runDense } from '../inference/dense/run-dense.js'
+import { headTarget } from '../inference/dense/targets.js'
+import { classCounts, labelMap } from '../inference/tasks/segment.js'
+import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { describeGeometry } from './geometry-headers.js'
+import { formatsResponse, imageConsumes, imageErrorResponses } from './schemas.js'
+
+const SegmentQuery = Type.Object({
+  format: Type.Optional(Type.Enum(['png', 'json', 'overlay'], {
+    default: 'png',
+    description: 'png: 1-channel label PNG at the input\'s size (pixel = class index; 16-bit above 256 classes); ' +
+      'json: labels and per-class pixel counts; overlay: the picture tinted with a colour per class (legend in x-legend)'
+  })),
+  head: Type.Optional(Type.String({ description: 'Segmentation head name; the only one is the default' })),
+  ...denseQueryProperties
+}, { additionalProperties: false })
+
+export const ClassSummary = Type.Object({
+  index: Type.Integer(),
+  label: Type.String(),
+  pixels: Type.Integer(),
+  fraction: Type.Number(),
+  colour: Type.String({ description: 'Its colour in overlays, #rrggbb' })
+})
+
+const SegmentJson = Type.Object({
+  model: Type.String(),
+  head: Type.String(),
+  labels: Type.Array(Type.String()),
+  images: Type.Array(Type.Object({
+    width: Type.Integer(),
+    height: Type.Integer(),
+    classes: Type.Array(ClassSummary, { description: 'The classes present, most pixels first' })
+  }))
+})
+
+/** The classes present in a label map, most pixels first, with their overlay colours. */
+export function summariseClasses (labels: Uint8Array | Uint16Array, names: string[]): Array<Static<typeof ClassSummary>> {
+  const palette = labelPalette(names.length)
+  return classCounts(labels, names.length)
+    .map((pixels, index) => ({ index, label: names[index], pixels, fraction: pixels / labels.length, colour: hexColour(palette, index) }))
+    .filter((c) => c.pixels > 0)
+    .sort((a, b) => b.pixels - a.pixels)
+}
+
+const route: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/segment', {
+    schema: {
+      summary: 'Label map from a segmentation head',
+      description: 'Logits from the head are resampled bilinearly to the input\'s size, then the best class per pixel is taken.',
+      tags: ['heads'],
+      consumes: imageConsumes,
+      querystring: SegmentQuery,
+      response: {
+        200: formatsResponse('The segmentation of each image', SegmentJson, {
+          'image/png': 'Label PNG (format=png) or tinted picture (format=overlay), one image'
+        }),
+        404: Type.Ref('ErrorBody', { description: 'Unknown head; the message lists the heads' }),
+        ...imageErrorResponses()
+      }
+    }
+  }, async (request, reply) => {
+    const { format = 'png', head: headName, ...dense } = request.query
+    const images = await request.images()
+    if (format !== 'json' && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use format=json for a batch`)
+    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
+    const head = admitted.engine.heads.pick('segmentation', headName)
+    const names = head.labels ?? []
+    const mode = parseDenseMode(dense, admitted.engine)
+    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], context))
+    const { times } = admitted.context
+    const maps = await times.time('postprocess', () => results.map((image) => labelMap(image, image.maps[0])))
+    reply.header('x-head', head.name).header('x-classes', String(names.length))
+    for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
+
+    if (format === 'json') {
+      return {
+        model: admitted.engine.folder.name,
+        head: head.name,
+        labels: names,
+        images: maps.map((map) => ({ width: map.width, height: map.height, classes: summariseClasses(map.labels, names) }))
+      }
+    }
+    const [map] = maps
+    if (format === 'overlay') {
+      const original = await admitted.run((engine, context) => engine.decodeOriginal(images[0], results[0].header, context))
+      const legend = summariseClasses(map.labels, names).map((c) => `${encodeURIComponent(c.label)}=${c.colour}`).join(';')
+      const picture = await times.time('postprocess', () => encodeRgb8(overlayPicture(original.data, map.labels, labelPalette(names.length)), map.width, map.height))
+      return reply.header('x-legend', legend).type('image/png').send(picture)
+    }
+    const png = await times.time('postprocess', () => labelPng(map.labels, map.width, map.height, names.length))
+    return reply.type('image/png').send(png)
+  })
+}
+
+export default route

@@ -1,0 +1,379 @@
+import t from 'tap'
+import { ServiceError } from '../../src/errors.js'
+import type { HiddenStates } from '../../src/inference/backbone.js'
+import { Batcher, type BackboneRunner, type BatcherObserver, type PixelInput, type TokenOutput } from '../../src/inference/batcher.js'
+
+interface Call {
+  batch: number
+  height: number
+  width: number
+  pixels: number[]
+}
+
+/**
+ * Records every call. Each image of a batch gets one token of 4 channels: [index in the batch, first pixel of its
+ * slice, last pixel of its slice, call number], so a job can tell whether it got its own slice of the right call.
+ * With `hold`, each run waits until `release()`; `failOn` holds the call numbers that throw.
+ */
+class FakeRunner implements BackboneRunner {
+  calls: Call[] = []
+  hold = false
+  failOn = new Set<number>()
+  private waiting: Array<() => void> = []
+
+  run = async (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> => {
+    const call = this.calls.length
+    this.calls.push({ batch, height, width, pixels: Array.from(pixels) })
+    if (this.hold) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    if (this.failOn.has(call)) throw new Error(`call ${call} failed`)
+    const per = 3 * height * width
+    const data = new Float32Array(batch * 4)
+    for (let i = 0; i < batch; i++) data.set([i, pixels[i * per], pixels[(i + 1) * per - 1], call], i * 4)
+    return { data, batch, tokens: 1, channels: 4 }
+  }
+
+  /** Lets the oldest held run finish, and waits for the batcher to settle its jobs. */
+  async release (): Promise<void> {
+    this.waiting.shift()?.()
+    await settle()
+  }
+}
+
+const settle = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** An image whose pixels are id·1000 + k: its first and last values name it. */
+function image (id: number, height = 2, width = 3): PixelInput {
+  return { pixels: Float32Array.from({ length: 3 * height * width }, (_, k) => id * 1000 + k), height, width }
+}
+
+const lastPixel = (input: PixelInput): number => input.pixels[input.pixels.length - 1]
+
+/** What the fake runner answers for `input` at `index` of call `call`. */
+const expectedTokens = (input: PixelInput, index: number, call: number): number[] => [index, input.pixels[0], lastPixel(input), call]
+
+/** The ids of the images a call received, read from the first pixel of each slice. */
+const idsOf = (call: Call): number[] => {
+  const per = 3 * call.height * call.width
+  return Array.from({ length: call.batch }, (_, i) => Math.floor(call.pixels[i * per] / 1000))
+}
+
+function recordingObserver (): BatcherObserver & { depths: number[], batches: number[], seconds: number[] } {
+  const depths: number[] = []
+  const batches: number[] = []
+  const seconds: number[] = []
+  return {
+    depths,
+    batches,
+    seconds,
+    queueDepth: (depth) => { depths.push(depth) },
+    batchRan: (size, s) => { batches.push(size); seconds.push(s) }
+  }
+}
+
+t.test('same-size jobs submitted together run as one batch while batchWaitMs gathers them', async (t) => {
+  const runner = new FakeRunner()
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15 }, observer)
+  const inputs = [image(1), image(2), image(3)]
+  const pending = inputs.map((input) => batcher.submit(input))
+  t.equal(runner.calls.length, 0, 'nothing runs before the wait is over')
+  t.equal(batcher.depth, 3)
+  const outputs = await Promise.all(pending)
+
+  t.equal(runner.calls.length, 1)
+  t.same(runner.calls[0], { batch: 3, height: 2, width: 3, pixels: inputs.flatMap((input) => Array.from(input.pixels)) })
+  outputs.forEach((output, i) => {
+    t.same(Array.from(output.tokens), expectedTokens(inputs[i], i, 0), `job ${i} gets its own slice`)
+    t.equal(output.tokenCount, 1)
+    t.equal(output.channels, 4)
+    t.equal(output.batchSize, 3)
+    t.ok(output.queueMs >= 15 - 2 && output.queueMs < 1000, `queueMs ${output.queueMs} covers the wait`)
+    t.ok(output.inferenceMs >= 0 && output.inferenceMs < 1000, `inferenceMs ${output.inferenceMs}`)
+  })
+  t.same(observer.depths, [1, 2, 3, 0])
+  t.same(observer.batches, [3])
+  t.ok(observer.seconds[0] >= 0 && observer.seconds[0] < 1)
+  t.equal(batcher.depth, 0)
+})
+
+t.test('with batchWaitMs 0 the first job runs alone and the ones that came meanwhile run together', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const first = batcher.submit(image(1))
+  t.equal(runner.calls.length, 1, 'an idle model runs at once')
+  t.equal(runner.calls[0].batch, 1)
+  const inputs = [image(2), image(3), image(4)]
+  const later = inputs.map((input) => batcher.submit(input))
+  t.equal(batcher.depth, 3, 'they wait while the model works')
+  t.equal(runner.calls.length, 1)
+
+  await runner.release()
+  t.same(Array.from((await first).tokens), expectedTokens(image(1), 0, 0))
+  t.equal(runner.calls.length, 2)
+  t.same(idsOf(runner.calls[1]), [2, 3, 4])
+  t.equal(batcher.depth, 0)
+  await runner.release()
+  const outputs = await Promise.all(later)
+  outputs.forEach((output, i) => {
+    t.same(Array.from(output.tokens), expectedTokens(inputs[i], i, 1))
+    t.equal(output.batchSize, 3)
+  })
+  t.equal((await first).batchSize, 1)
+})
+
+t.test('the wait ends early once a batch is full; maxBatchSize splits the rest', async (t) => {
+  const runner = new FakeRunner()
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 40 }, observer)
+  const inputs = [1, 2, 3, 4, 5].map((id) => image(id))
+  const started = performance.now()
+  const outputs = await Promise.all(inputs.map((input) => batcher.submit(input)))
+  const elapsed = performance.now() - started
+
+  t.same(runner.calls.map(idsOf), [[1, 2], [3, 4], [5]])
+  t.same(observer.batches, [2, 2, 1])
+  t.same(outputs.map((output) => output.batchSize), [2, 2, 2, 2, 1])
+  outputs.forEach((output, i) => {
+    const call = Math.floor(i / 2)
+    t.same(Array.from(output.tokens), expectedTokens(inputs[i], i % 2, call), `job ${i + 1}`)
+  })
+  t.ok(outputs[0].queueMs < 30, `full batches do not wait (${outputs[0].queueMs} ms)`)
+  t.ok(outputs[4].queueMs >= 40 - 2, `the lone last job waits for companions (${outputs[4].queueMs} ms)`)
+  t.ok(elapsed >= 40 - 2)
+})
+
+t.test('different sizes never share a batch, and the oldest job decides which size goes next', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const small = (id: number): PixelInput => image(id, 2, 3)
+  const large = (id: number): PixelInput => image(id, 4, 3)
+  const inputs = [small(1), large(2), small(3), large(4), small(5)]
+  const pending = inputs.map((input) => batcher.submit(input))
+  t.equal(runner.calls.length, 1)
+
+  await runner.release()
+  await runner.release()
+  await runner.release()
+  const outputs = await Promise.all(pending)
+  t.same(runner.calls.map((call) => [call.height, call.width, idsOf(call)]), [
+    [2, 3, [1]],
+    [4, 3, [2, 4]],
+    [2, 3, [3, 5]]
+  ], 'job 2 is the oldest waiting, so its size runs before job 3 although job 3 matches the last batch')
+  t.same(Array.from(outputs[1].tokens), expectedTokens(inputs[1], 0, 1))
+  t.same(Array.from(outputs[3].tokens), expectedTokens(inputs[3], 1, 1))
+  t.same(Array.from(outputs[2].tokens), expectedTokens(inputs[2], 0, 2))
+  t.same(Array.from(outputs[4].tokens), expectedTokens(inputs[4], 1, 2))
+})
+
+t.test('different sizes submitted together during the wait run as separate batches in order', async (t) => {
+  const runner = new FakeRunner()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 10 })
+  const inputs = [image(1, 4, 3), image(2, 2, 3), image(3, 4, 3), image(4, 2, 5)]
+  const outputs = await Promise.all(inputs.map((input) => batcher.submit(input)))
+  t.same(runner.calls.map((call) => [call.height, call.width, idsOf(call)]), [
+    [4, 3, [1, 3]],
+    [2, 3, [2]],
+    [2, 5, [4]]
+  ])
+  t.same(outputs.map((output) => output.batchSize), [2, 1, 2, 1])
+  t.same(Array.from(outputs[2].tokens), expectedTokens(inputs[2], 1, 0))
+  t.same(Array.from(outputs[3].tokens), expectedTokens(inputs[3], 0, 2))
+})
+
+t.test('an aborted job leaves the queue at once with the signal\'s reason, and the model never sees it', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const first = batcher.submit(image(1))
+  const controller = new AbortController()
+  const a = batcher.submit(image(2))
+  const b = batcher.submit(image(3), controller.signal)
+  const c = batcher.submit(image(4))
+  t.equal(batcher.depth, 3)
+
+  const reason = new ServiceError('deadline_exceeded', 'too slow')
+  controller.abort(reason)
+  t.equal(batcher.depth, 2, 'removed synchronously')
+  t.equal(observer.depths.at(-1), 2)
+  const error = await b.catch((e: unknown) => e)
+  t.equal(error, reason, 'rejected with the very ServiceError of the signal')
+
+  await runner.release()
+  await runner.release()
+  await first
+  t.same(runner.calls.map(idsOf), [[1], [2, 4]])
+  t.notOk(runner.calls.some((call) => call.pixels.includes(3000)), 'no call ever got the aborted pixels')
+  t.same(Array.from((await a).tokens), expectedTokens(image(2), 0, 1))
+  t.same(Array.from((await c).tokens), expectedTokens(image(4), 1, 1))
+})
+
+t.test('an abort without a ServiceError reason becomes client_closed', async (t) => {
+  const runner = new FakeRunner()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000 })
+  const controller = new AbortController()
+  const job = batcher.submit(image(1), controller.signal)
+  controller.abort()
+  const error = await job.catch((e: unknown) => e)
+  t.ok(error instanceof ServiceError)
+  t.equal((error as ServiceError).code, 'client_closed')
+  t.equal((error as ServiceError).status, 499)
+  t.equal(batcher.depth, 0)
+  await batcher.idle()
+  await sleep(5)
+  t.equal(runner.calls.length, 0)
+})
+
+t.test('aborting the oldest job while the others wait for companions keeps their batch together', async (t) => {
+  const runner = new FakeRunner()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15 })
+  const controller = new AbortController()
+  const aborted = batcher.submit(image(1), controller.signal)
+  const rest = [image(2), image(3)].map((input) => batcher.submit(input))
+  controller.abort(new ServiceError('client_closed', 'gone'))
+  await t.rejects(aborted, { code: 'client_closed', message: 'gone' })
+  const outputs = await Promise.all(rest)
+  t.same(runner.calls.map(idsOf), [[2, 3]])
+  t.same(outputs.map((output) => output.batchSize), [2, 2])
+})
+
+t.test('an abort after the job reached the model changes nothing', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const controller = new AbortController()
+  const job = batcher.submit(image(7), controller.signal)
+  t.equal(runner.calls.length, 1)
+  controller.abort(new ServiceError('deadline_exceeded', 'late'))
+  await runner.release()
+  t.same(Array.from((await job).tokens), expectedTokens(image(7), 0, 0))
+})
+
+t.test('an already-aborted signal rejects at once and queues nothing', async (t) => {
+  const runner = new FakeRunner()
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const reason = new ServiceError('deadline_exceeded', 'already late')
+  const error = await batcher.submit(image(1), AbortSignal.abort(reason)).catch((e: unknown) => e)
+  t.equal(error, reason)
+  const plain = await batcher.submit(image(2), AbortSignal.abort()).catch((e: unknown) => e)
+  t.equal((plain as ServiceError).code, 'client_closed')
+  t.equal(batcher.depth, 0)
+  t.same(observer.depths, [])
+  t.equal(runner.calls.length, 0)
+})
+
+t.test('a runner error rejects every job of its batch, and the next batch still runs', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  runner.failOn.add(1)
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const first = batcher.submit(image(1))
+  const failing = [image(2), image(3)].map((input) => batcher.submit(input).then(() => 'resolved', (e: Error) => e.message))
+  const other = batcher.submit(image(4, 4, 3))
+
+  await runner.release()
+  await runner.release()
+  t.same(await Promise.all(failing), ['call 1 failed', 'call 1 failed'])
+  t.equal(runner.calls.length, 3, 'the other size runs right after the failure')
+  const afterwards = batcher.submit(image(5))
+  await runner.release()
+  await runner.release()
+  t.same(Array.from((await first).tokens), expectedTokens(image(1), 0, 0))
+  t.same(Array.from((await other).tokens), expectedTokens(image(4, 4, 3), 0, 2))
+  t.same(Array.from((await afterwards).tokens), expectedTokens(image(5), 0, 3))
+  t.same(runner.calls.map(idsOf), [[1], [2, 3], [4], [5]])
+  t.same(observer.batches, [1, 1, 1], 'the failed batch is not reported as run')
+  await batcher.idle()
+})
+
+t.test('idle() resolves at once when idle, else once every job has settled', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  let resolved = false
+  await batcher.idle().then(() => { resolved = true })
+  t.ok(resolved, 'nothing to wait for')
+
+  const settled: number[] = []
+  const jobs = [image(1), image(2), image(3, 4, 3)].map((input, i) => batcher.submit(input).then(() => { settled.push(i) }))
+  let idleAt = -1
+  const idle = batcher.idle().then(() => { idleAt = settled.length })
+  await runner.release()
+  t.equal(idleAt, -1, 'not idle while work is queued')
+  await runner.release()
+  t.equal(idleAt, -1)
+  await runner.release()
+  await idle
+  await Promise.all(jobs)
+  t.equal(idleAt, 3, 'idle only after the last job settled')
+  t.equal(runner.calls.length, 3)
+})
+
+t.test('idle() also resolves when the last queued job is aborted', async (t) => {
+  const runner = new FakeRunner()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000 })
+  const controller = new AbortController()
+  const job = batcher.submit(image(1), controller.signal).catch(() => 'aborted')
+  const idle = batcher.idle().then(() => 'idle')
+  controller.abort()
+  t.equal(await job, 'aborted')
+  t.equal(await idle, 'idle')
+  t.equal(runner.calls.length, 0)
+})
+
+t.test('queueMs counts the time spent waiting behind a running batch; inferenceMs the run', async (t) => {
+  const slow: BackboneRunner = {
+    run: async (pixels, batch, height, width) => {
+      await sleep(20)
+      return { data: new Float32Array(batch * 2).fill(pixels[0]), batch, tokens: 1, channels: 2 }
+    }
+  }
+  const batcher = new Batcher(slow, { maxBatchSize: 8, batchWaitMs: 0 })
+  const outputs: TokenOutput[] = await Promise.all([batcher.submit(image(1)), batcher.submit(image(2))])
+  t.ok(outputs[0].queueMs < 10, `the first ran at once (${outputs[0].queueMs} ms)`)
+  t.ok(outputs[1].queueMs >= 18, `the second waited for the first (${outputs[1].queueMs} ms)`)
+  for (const output of outputs) t.ok(output.inferenceMs >= 18 && output.inferenceMs < 1000, `inferenceMs ${output.inferenceMs}`)
+  t.same(outputs.map((output) => output.batchSize), [1, 1])
+})
+
+t.test('submitAll queues one request\'s images together, so they share a batch even with batchWaitMs 0', async (t) => {
+  const runner = new FakeRunner()
+  const observer = recordingObserver()
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0 }, observer)
+  const inputs = [image(1), image(2), image(3, 4, 3), image(4)]
+  const outputs = await Promise.all(batcher.submitAll(inputs))
+  t.same(runner.calls.map(idsOf), [[1, 2], [3], [4]], 'split by maxBatchSize and by size, oldest first')
+  t.same(observer.depths.slice(0, 2), [4, 2], 'the depth is reported once for the whole request, then after the take')
+  t.same(Array.from(outputs[1].tokens), expectedTokens(inputs[1], 1, 0))
+  t.same(Array.from(outputs[2].tokens), expectedTokens(inputs[2], 0, 1))
+  t.same(Array.from(outputs[3].tokens), expectedTokens(inputs[3], 0, 2))
+})
+
+t.test('one abort rejects every queued image of a submitAll', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const first = batcher.submit(image(1))
+  const controller = new AbortController()
+  const jobs = batcher.submitAll([image(2), image(3)], controller.signal).map(async (job) => await job.catch((e: unknown) => e))
+  const other = batcher.submit(image(4))
+  const reason = new ServiceError('deadline_exceeded', 'late')
+  controller.abort(reason)
+  t.equal(batcher.depth, 1)
+  t.same(await Promise.all(jobs), [reason, reason])
+  await runner.release()
+  await runner.release()
+  await Promise.all([first, other])
+  t.same(runner.calls.map(idsOf), [[1], [4]])
+
+  const early = batcher.submitAll([image(5), image(6)], AbortSignal.abort(reason))
+  t.equal(early.length, 2)
+  t.same(await Promise.all(early.map(async (job) => await job.catch((e: unknown) => e))), [reason, reason])
+  t.equal(runner.calls.length, 2)
+})
