@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     const where = displayPath(result.modelDir);
     process.stdout.write(
       `model ready in ${where} (${fetched} file(s) downloaded, ${result.files.length - fetched} already present)\n` +
-        `serve it with: MODEL=${where} npm start\n`,
+        `serve it with: MODEL=${where}${commandLine.variant === 'fp32' ? '' : ` MODEL_VARIANT=${commandLine.variant}`} npm start\n`,
     );
     return 0;
   } catch (error) {

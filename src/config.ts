@@ -17,9 +17,13 @@ export interface Config {
   intraOpThreads: number
   /** Spinning workers answer faster but burn the cores that decoding also needs. */
   spinning: boolean
+  /** Nice value of every thread but inference's: decoding yields the cores to inference (0: all equal). */
+  preprocessNice: number
   maxBatchSize: number
   /** How long an idle model waits for companions before running a partial batch. */
   batchWaitMs: number
+  /** How long it waits for images of admitted requests that are still being decoded (only when there are some). */
+  incomingWaitMs: number
   /** Requests admitted at once (decoding, queued or running); beyond it: 429 with Retry-After. */
   maxConcurrentRequests: number
   maxFilesPerRequest: number
@@ -54,8 +58,10 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     executionProviders: read.providers('EXECUTION_PROVIDERS'),
     intraOpThreads: read.integer('INTRA_OP_THREADS', availableParallelism(), 1, 1024),
     spinning: read.boolean('ORT_SPINNING', false),
+    preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),
     batchWaitMs: read.number('BATCH_WAIT_MS', 0, 0, 1000),
+    incomingWaitMs: read.number('BATCH_WAIT_FOR_DECODING_MS', 20, 0, 1000),
     maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 64, 1, 100_000),
     maxFilesPerRequest: read.integer('MAX_FILES_PER_REQUEST', 32, 1, 1024),
     requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),

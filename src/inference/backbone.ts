@@ -1,10 +1,11 @@
-import ort from 'onnxruntime-node'
+import type { InferenceSession } from 'onnxruntime-node'
 import type { Log } from './log.js'
 import type { ProviderName } from '../config.js'
 import { float16ToFloat32, float32ToFloat16 } from './float16.js'
 import type { Size } from './geometry.js'
 import { ModelFolderError, type ModelFolder } from './model-folder.js'
 import { createSession, type SessionSettings } from './onnx-session.js'
+import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 
 /** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
 export interface HiddenStates {
@@ -19,7 +20,7 @@ export class Backbone {
   private runs = 0
 
   private constructor (
-    private readonly session: ort.InferenceSession,
+    private readonly session: SessionLike,
     readonly provider: ProviderName,
     readonly folder: ModelFolder,
     /** Exports in half precision take and give float16; the service speaks float32 on both sides. */
@@ -28,10 +29,10 @@ export class Backbone {
     readonly fixedInput: Size | undefined
   ) {}
 
-  static async load (folder: ModelFolder, settings: SessionSettings, log: Log): Promise<Backbone> {
+  static async load (host: OrtHost, folder: ModelFolder, settings: SessionSettings, log: Log): Promise<Backbone> {
     let loaded
     try {
-      loaded = await createSession(folder.onnxFile, settings, log)
+      loaded = await createSession(host, folder.onnxFile, settings, log)
     } catch (error) {
       throw new ModelFolderError(`cannot load ${folder.onnxFile}: ${(error as Error).message}`)
     }
@@ -44,7 +45,7 @@ export class Backbone {
     }
     if (input === undefined || !input.isTensor) fail(`no "pixel_values" input (inputs: ${session.inputNames.join(', ')})`)
     if (output === undefined || !output.isTensor) fail(`no "last_hidden_state" output (outputs: ${session.outputNames.join(', ')})`)
-    const inputMeta = input as ort.InferenceSession.TensorValueMetadata
+    const inputMeta = input as InferenceSession.TensorValueMetadata
     if (inputMeta.type !== 'float32' && inputMeta.type !== 'float16') fail(`"pixel_values" is ${inputMeta.type}, expected float32 or float16`)
     if (inputMeta.shape.length !== 4 || (typeof inputMeta.shape[1] === 'number' && inputMeta.shape[1] !== 3)) {
       fail(`"pixel_values" has shape [${inputMeta.shape.join(', ')}], expected [batch, 3, height, width]`)
@@ -64,7 +65,7 @@ export class Backbone {
   /** pixels: [batch, 3, height, width] floats, already normalised. */
   async run (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> {
     const data = this.inputType === 'float16' ? float32ToFloat16(pixels) : pixels
-    const feeds = { pixel_values: new ort.Tensor(this.inputType, data, [batch, 3, height, width]) }
+    const feeds = { pixel_values: { type: this.inputType, data, dims: [batch, 3, height, width] } }
     this.runs += 1
     const result = await this.session.run(feeds, ['last_hidden_state'])
     const hidden = result.last_hidden_state

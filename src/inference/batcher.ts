@@ -1,5 +1,6 @@
 import { ServiceError } from '../errors.js'
 import type { HiddenStates } from './backbone.js'
+import { sharedFloat32 } from './shared-memory.js'
 
 /** Normalised pixels of one image, [3, height, width], height and width multiples of the patch. */
 export interface PixelInput {
@@ -32,6 +33,11 @@ export interface BatcherOptions {
   maxBatchSize: number
   /** How long the oldest waiting image may wait for companions while the model is idle. */
   batchWaitMs: number
+  /**
+   * How long it may wait for images already admitted and still being decoded (see expect()). Nothing waits when
+   * none is on its way, so a lone request is never delayed.
+   */
+  incomingWaitMs: number
 }
 
 interface Job {
@@ -55,6 +61,8 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
   private readonly groupsListening = new Map<Job[], () => void>()
+  /** Images admitted and being decoded: companions worth a short wait. */
+  private expected = 0
 
   constructor (
     private readonly runner: BackboneRunner,
@@ -66,16 +74,28 @@ export class Batcher {
     return this.queue.length
   }
 
+  /** Announces (positive) or withdraws (negative) images that are being prepared and will be submitted soon. */
+  expect (images: number): void {
+    this.expected = Math.max(0, this.expected + images)
+    if (images < 0) this.schedule()
+  }
+
   submit (input: PixelInput, signal?: AbortSignal): Promise<TokenOutput> {
     return this.submitAll([input], signal)[0]
   }
 
   /**
    * Enqueues several images at once, so that one request's images can share a batch. One abort listener serves
-   * the whole group (a tiled request submits hundreds of windows on one signal).
+   * the whole group (a tiled request submits hundreds of windows on one signal). `announced` counts the images
+   * among them that were announced with expect().
    */
-  submitAll (inputs: PixelInput[], signal?: AbortSignal): Array<Promise<TokenOutput>> {
-    if (signal?.aborted === true) return inputs.map(async () => { throw abortError(signal) })
+  submitAll (inputs: PixelInput[], signal?: AbortSignal, announced = 0): Array<Promise<TokenOutput>> {
+    // The images announced with expect() have arrived (or will never come, if aborted).
+    this.expected = Math.max(0, this.expected - announced)
+    if (signal?.aborted === true) {
+      this.schedule()
+      return inputs.map(async () => { throw abortError(signal) })
+    }
     const group: Job[] = []
     const results = inputs.map((input) => new Promise<TokenOutput>((resolve, reject) => {
       const job: Job = { input, key: `${input.height}x${input.width}`, group, enqueuedAt: performance.now(), resolve, reject }
@@ -124,12 +144,13 @@ export class Batcher {
     const oldest = this.queue[0]
     const companions = this.queue.filter((job) => job.key === oldest.key).length
     const waited = performance.now() - oldest.enqueuedAt
-    if (companions < this.options.maxBatchSize && waited < this.options.batchWaitMs) {
+    const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
+    if (companions < this.options.maxBatchSize && waited < wait) {
       if (this.timer === undefined) {
         this.timer = setTimeout(() => {
           this.timer = undefined
           this.schedule()
-        }, this.options.batchWaitMs - waited)
+        }, wait - waited)
       }
       return
     }
@@ -186,7 +207,7 @@ export class Batcher {
 }
 
 function concatenate (parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0))
+  const out = sharedFloat32(parts.reduce((sum, part) => sum + part.length, 0))
   let offset = 0
   for (const part of parts) {
     out.set(part, offset)

@@ -6,6 +6,8 @@ import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from
 import { HeadRegistry } from './heads/head-registry.js'
 import { loadHeads } from './heads/load-heads.js'
 import type { ModelFolder } from './model-folder.js'
+import { OrtHost } from './ort-worker/ort-host.js'
+import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
 import type { SessionSettings } from './onnx-session.js'
 import type { RequestContext } from './stages.js'
@@ -16,6 +18,8 @@ export interface EngineOptions {
   decode: DecodeOptions
   /** Longest side dense requests run at without tiling. */
   denseMaxSide: number
+  /** Nice value for every thread but inference's (0 keeps them equal). */
+  preprocessNice: number
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
   observer?: BatcherObserver
@@ -28,6 +32,8 @@ export interface Encoded {
   header: ImageHeader
   /** The patch grid, h × w = padded height / patch × padded width / patch. */
   grid: { height: number, width: number }
+  /** The normalised input, for end-to-end heads that take pixels. */
+  pixels: Float32Array
 }
 
 /** An image decoded and normalised, ready for the backbone. */
@@ -57,6 +63,8 @@ export class Engine {
 
   private constructor (
     readonly folder: ModelFolder,
+    /** The inference thread all sessions live on. */
+    readonly host: OrtHost,
     readonly backbone: Backbone,
     readonly batcher: Batcher,
     readonly heads: HeadRegistry,
@@ -66,13 +74,15 @@ export class Engine {
   }
 
   static async start (folder: ModelFolder, options: EngineOptions, log: Log): Promise<Engine> {
-    const backbone = await Backbone.load(folder, options.session, log)
+    const host = await OrtHost.start()
+    lowerOtherThreads([host.threadId], options.preprocessNice)
     try {
-      const heads = new HeadRegistry(await loadHeads(folder.dir, backbone, options.session, log))
+      const backbone = await Backbone.load(host, folder, options.session, log)
+      const heads = new HeadRegistry(await loadHeads(host, folder.dir, backbone, options.session, log))
       const batcher = new Batcher(backbone, options.batching, options.observer)
-      return new Engine(folder, backbone, batcher, heads, options)
+      return new Engine(folder, host, backbone, batcher, heads, options)
     } catch (error) {
-      await backbone.release()
+      await host.close()
       throw error
     }
   }
@@ -107,12 +117,29 @@ export class Engine {
     return context.times.time('decode', () => decodeRgb(bytes, header, { kind: 'none' }, this.options.decode))
   }
 
+  /**
+   * Decodes and normalises a request's images, then runs them through the batcher together (so that they can share
+   * a batch). While they are being decoded the batcher knows they are coming and may hold a batch for them.
+   */
+  async encodeImages (images: Buffer[], prepare: (bytes: Buffer) => Promise<Prepared>, context: RequestContext): Promise<Encoded[]> {
+    this.batcher.expect(images.length)
+    let prepared: Prepared[]
+    try {
+      prepared = await Promise.all(images.map(prepare))
+    } catch (error) {
+      this.batcher.expect(-images.length)
+      throw error
+    }
+    return this.encodeAll(prepared, context, images.length)
+  }
+
   /** Runs prepared images through the batcher together, so that one request's images can share a batch. */
-  async encodeAll (prepared: Prepared[], context: RequestContext): Promise<Encoded[]> {
-    const outputs = await this.encodePixels(prepared.map((p) => p.input), context)
+  async encodeAll (prepared: Prepared[], context: RequestContext, announced = 0): Promise<Encoded[]> {
+    const outputs = await this.encodePixels(prepared.map((p) => p.input), context, announced)
     const p = this.patchSize
-    return prepared.map(({ geometry, header }, i) => ({
+    return prepared.map(({ geometry, header, input }, i) => ({
       output: outputs[i],
+      pixels: input.pixels,
       geometry,
       header,
       grid: { height: geometry.padded.height / p, width: geometry.padded.width / p }
@@ -120,8 +147,8 @@ export class Engine {
   }
 
   /** Runs already-normalised pixels through the batcher (tiling feeds windows this way). */
-  async encodePixels (inputs: PixelInput[], context: RequestContext): Promise<TokenOutput[]> {
-    const outputs = await Promise.all(this.batcher.submitAll(inputs, context.signal))
+  async encodePixels (inputs: PixelInput[], context: RequestContext, announced = 0): Promise<TokenOutput[]> {
+    const outputs = await Promise.all(this.batcher.submitAll(inputs, context.signal, announced))
     context.times.add('queue', Math.max(...outputs.map((o) => o.queueMs)))
     context.times.add('inference', sumOfDistinctBatches(outputs))
     return outputs
@@ -142,8 +169,7 @@ export class Engine {
 
   async close (): Promise<void> {
     await this.batcher.idle()
-    await this.heads.release()
-    await this.backbone.release()
+    await this.host.close()
   }
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import ort from 'onnxruntime-node'
 import type { Log } from './log.js'
+import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 import type { ProviderName } from '../config.js'
 
 export interface SessionSettings {
@@ -12,7 +12,7 @@ export interface SessionSettings {
 }
 
 export interface LoadedSession {
-  session: ort.InferenceSession
+  session: SessionLike
   provider: ProviderName
 }
 
@@ -31,12 +31,12 @@ export function resolveProviders (providers: SessionSettings['providers']): Prov
  * Tries each provider in order (each with CPU behind it for the operators it lacks) and keeps the first that
  * loads, warning about each that did not: a GPU host with a broken CUDA install still serves, on CPU, loudly.
  */
-export async function createSession (file: string, settings: SessionSettings, log: Log): Promise<LoadedSession> {
+export async function createSession (host: OrtHost, file: string, settings: SessionSettings, log: Log): Promise<LoadedSession> {
   const providers = resolveProviders(settings.providers)
   let lastError: unknown
   for (const provider of providers) {
     try {
-      const session = await ort.InferenceSession.create(file, {
+      const session = await host.createSession(file, {
         executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
         intraOpNumThreads: settings.intraOpThreads,
         interOpNumThreads: 1,

@@ -21,9 +21,10 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   }
   const host = new ModelHost(dir, config.variant, {
     session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
-    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs },
+    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs, incomingWaitMs: config.incomingWaitMs },
     decode: { maxPixels: config.maxPixels },
     denseMaxSide: config.denseMaxSide,
+    preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,
     observer: app.metrics.batcherObserver,
     warmup: config.warmup

@@ -74,7 +74,7 @@ function recordingObserver (): BatcherObserver & { depths: number[], batches: nu
 t.test('same-size jobs submitted together run as one batch while batchWaitMs gathers them', async (t) => {
   const runner = new FakeRunner()
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15, incomingWaitMs: 0 }, observer)
   const inputs = [image(1), image(2), image(3)]
   const pending = inputs.map((input) => batcher.submit(input))
   t.equal(runner.calls.length, 0, 'nothing runs before the wait is over')
@@ -100,7 +100,7 @@ t.test('same-size jobs submitted together run as one batch while batchWaitMs gat
 t.test('with batchWaitMs 0 the first job runs alone and the ones that came meanwhile run together', async (t) => {
   const runner = new FakeRunner()
   runner.hold = true
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   const first = batcher.submit(image(1))
   t.equal(runner.calls.length, 1, 'an idle model runs at once')
   t.equal(runner.calls[0].batch, 1)
@@ -126,7 +126,7 @@ t.test('with batchWaitMs 0 the first job runs alone and the ones that came meanw
 t.test('the wait ends early once a batch is full; maxBatchSize splits the rest', async (t) => {
   const runner = new FakeRunner()
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 40 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 40, incomingWaitMs: 0 }, observer)
   const inputs = [1, 2, 3, 4, 5].map((id) => image(id))
   const started = performance.now()
   const outputs = await Promise.all(inputs.map((input) => batcher.submit(input)))
@@ -147,7 +147,7 @@ t.test('the wait ends early once a batch is full; maxBatchSize splits the rest',
 t.test('different sizes never share a batch, and the oldest job decides which size goes next', async (t) => {
   const runner = new FakeRunner()
   runner.hold = true
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   const small = (id: number): PixelInput => image(id, 2, 3)
   const large = (id: number): PixelInput => image(id, 4, 3)
   const inputs = [small(1), large(2), small(3), large(4), small(5)]
@@ -171,7 +171,7 @@ t.test('different sizes never share a batch, and the oldest job decides which si
 
 t.test('different sizes submitted together during the wait run as separate batches in order', async (t) => {
   const runner = new FakeRunner()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 10 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 10, incomingWaitMs: 0 })
   const inputs = [image(1, 4, 3), image(2, 2, 3), image(3, 4, 3), image(4, 2, 5)]
   const outputs = await Promise.all(inputs.map((input) => batcher.submit(input)))
   t.same(runner.calls.map((call) => [call.height, call.width, idsOf(call)]), [
@@ -188,7 +188,7 @@ t.test('an aborted job leaves the queue at once with the signal\'s reason, and t
   const runner = new FakeRunner()
   runner.hold = true
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
   const first = batcher.submit(image(1))
   const controller = new AbortController()
   const a = batcher.submit(image(2))
@@ -214,7 +214,7 @@ t.test('an aborted job leaves the queue at once with the signal\'s reason, and t
 
 t.test('an abort without a ServiceError reason becomes client_closed', async (t) => {
   const runner = new FakeRunner()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000, incomingWaitMs: 0 })
   const controller = new AbortController()
   const job = batcher.submit(image(1), controller.signal)
   controller.abort()
@@ -230,7 +230,7 @@ t.test('an abort without a ServiceError reason becomes client_closed', async (t)
 
 t.test('aborting the oldest job while the others wait for companions keeps their batch together', async (t) => {
   const runner = new FakeRunner()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 15, incomingWaitMs: 0 })
   const controller = new AbortController()
   const aborted = batcher.submit(image(1), controller.signal)
   const rest = [image(2), image(3)].map((input) => batcher.submit(input))
@@ -244,7 +244,7 @@ t.test('aborting the oldest job while the others wait for companions keeps their
 t.test('an abort after the job reached the model changes nothing', async (t) => {
   const runner = new FakeRunner()
   runner.hold = true
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   const controller = new AbortController()
   const job = batcher.submit(image(7), controller.signal)
   t.equal(runner.calls.length, 1)
@@ -256,7 +256,7 @@ t.test('an abort after the job reached the model changes nothing', async (t) => 
 t.test('an already-aborted signal rejects at once and queues nothing', async (t) => {
   const runner = new FakeRunner()
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
   const reason = new ServiceError('deadline_exceeded', 'already late')
   const error = await batcher.submit(image(1), AbortSignal.abort(reason)).catch((e: unknown) => e)
   t.equal(error, reason)
@@ -272,7 +272,7 @@ t.test('a runner error rejects every job of its batch, and the next batch still 
   runner.hold = true
   runner.failOn.add(1)
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
   const first = batcher.submit(image(1))
   const failing = [image(2), image(3)].map((input) => batcher.submit(input).then(() => 'resolved', (e: Error) => e.message))
   const other = batcher.submit(image(4, 4, 3))
@@ -295,7 +295,7 @@ t.test('a runner error rejects every job of its batch, and the next batch still 
 t.test('idle() resolves at once when idle, else once every job has settled', async (t) => {
   const runner = new FakeRunner()
   runner.hold = true
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   let resolved = false
   await batcher.idle().then(() => { resolved = true })
   t.ok(resolved, 'nothing to wait for')
@@ -317,7 +317,7 @@ t.test('idle() resolves at once when idle, else once every job has settled', asy
 
 t.test('idle() also resolves when the last queued job is aborted', async (t) => {
   const runner = new FakeRunner()
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 1000, incomingWaitMs: 0 })
   const controller = new AbortController()
   const job = batcher.submit(image(1), controller.signal).catch(() => 'aborted')
   const idle = batcher.idle().then(() => 'idle')
@@ -334,7 +334,7 @@ t.test('queueMs counts the time spent waiting behind a running batch; inferenceM
       return { data: new Float32Array(batch * 2).fill(pixels[0]), batch, tokens: 1, channels: 2 }
     }
   }
-  const batcher = new Batcher(slow, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(slow, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   const outputs: TokenOutput[] = await Promise.all([batcher.submit(image(1)), batcher.submit(image(2))])
   t.ok(outputs[0].queueMs < 10, `the first ran at once (${outputs[0].queueMs} ms)`)
   t.ok(outputs[1].queueMs >= 18, `the second waited for the first (${outputs[1].queueMs} ms)`)
@@ -345,7 +345,7 @@ t.test('queueMs counts the time spent waiting behind a running batch; inferenceM
 t.test('submitAll queues one request\'s images together, so they share a batch even with batchWaitMs 0', async (t) => {
   const runner = new FakeRunner()
   const observer = recordingObserver()
-  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0 }, observer)
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
   const inputs = [image(1), image(2), image(3, 4, 3), image(4)]
   const outputs = await Promise.all(batcher.submitAll(inputs))
   t.same(runner.calls.map(idsOf), [[1, 2], [3], [4]], 'split by maxBatchSize and by size, oldest first')
@@ -358,7 +358,7 @@ t.test('submitAll queues one request\'s images together, so they share a batch e
 t.test('one abort rejects every queued image of a submitAll', async (t) => {
   const runner = new FakeRunner()
   runner.hold = true
-  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0 })
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
   const first = batcher.submit(image(1))
   const controller = new AbortController()
   const jobs = batcher.submitAll([image(2), image(3)], controller.signal).map(async (job) => await job.catch((e: unknown) => e))
@@ -376,4 +376,38 @@ t.test('one abort rejects every queued image of a submitAll', async (t) => {
   t.equal(early.length, 2)
   t.same(await Promise.all(early.map(async (job) => await job.catch((e: unknown) => e))), [reason, reason])
   t.equal(runner.calls.length, 2)
+})
+
+t.test('images announced with expect() are waited for, up to incomingWaitMs; nothing waits when none is announced', async (t) => {
+  const runner = new FakeRunner()
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 200 })
+
+  const alone = batcher.submit(image(1))
+  t.equal(runner.calls.length, 1, 'no announced images: an idle model runs at once')
+  await alone
+
+  batcher.expect(2)
+  const first = batcher.submit(image(2))
+  t.equal(runner.calls.length, 1, 'two images are on their way: it holds the batch')
+  await sleep(20)
+  t.equal(runner.calls.length, 1, 'still holding')
+  const rest = batcher.submitAll([image(3), image(4)], undefined, 2)
+  await Promise.all([first, ...rest])
+  t.equal(runner.calls.length, 2)
+  t.same(idsOf(runner.calls[1]), [2, 3, 4], 'they joined one batch as soon as they arrived')
+
+  batcher.expect(1)
+  const waiting = batcher.submit(image(5))
+  await sleep(10)
+  t.equal(runner.calls.length, 2, 'waiting for the announced image')
+  batcher.expect(-1)
+  await waiting
+  t.equal(runner.calls.length, 3, 'withdrawing the announcement (its decode failed) runs the batch at once')
+
+  batcher.expect(1)
+  const started = performance.now()
+  await batcher.submit(image(6))
+  const waited = performance.now() - started
+  t.ok(waited >= 190 && waited < 1000, `an announced image that never comes delays the batch by incomingWaitMs at most (${waited.toFixed(0)} ms)`)
+  batcher.expect(-1)
 })

@@ -12,6 +12,7 @@ import { startApp, imageHeaders } from '../helpers/app.js'
 import { patternPng, patternRgb } from '../helpers/images.js'
 import { scratchDir, syntheticModel } from '../helpers/models.js'
 import { maxAbsDiff, normaliseByHand } from '../helpers/reference.js'
+import { startOrtHost } from '../helpers/ort-host.js'
 
 const backbone = { hiddenSize: 32, patchSize: 16 }
 const settings = { providers: ['cpu'] as Array<'cpu'>, intraOpThreads: 1, spinning: false }
@@ -36,23 +37,23 @@ function convHead (input: string, inputChannels: number, outputs: number, output
   return g
 }
 
-async function refusal (dir: string): Promise<string> {
-  return loadHeads(dir, backbone, settings, quiet).then(() => 'loaded', (error: Error) => error.message)
+async function refusal (t: Test, dir: string): Promise<string> {
+  return loadHeads(await startOrtHost(t), dir, backbone, settings, quiet).then(() => 'loaded', (error: Error) => error.message)
 }
 
 t.test('a head that does not fit the backbone stops the start, naming the head and the problem', async (t) => {
-  t.match(await refusal(modelWithHead(t, 'seg', { task: 'classification' }, convHead('patch_features', 32, 3))),
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'classification' }, convHead('patch_features', 32, 3))),
     /heads\/seg\/head\.json: "task" must be "segmentation" or "depth", found "classification"/)
-  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 8))),
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 8))),
     /head "seg" .*: it outputs 8 classes but head\.json lists 3 labels/)
-  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('patch_features', 64, 1))),
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('patch_features', 64, 1))),
     /head "seg" .*: input "patch_features" has 64 channels but the backbone gives 32/)
-  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('features', 32, 1))),
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('features', 32, 1))),
     /head "seg" .*: unknown input "features"; a head takes patch_features, cls_token, pixel_values/)
-  t.match(await refusal(modelWithHead(t, 'deep', { task: 'depth' }, convHead('patch_features', 32, 2))),
+  t.match(await refusal(t, modelWithHead(t, 'deep', { task: 'depth' }, convHead('patch_features', 32, 2))),
     /head "deep" .*: a depth head outputs one plane, this one outputs 2/)
-  t.match(await refusal(modelWithHead(t, 'deep', { task: 'depth' })), /head "deep" .*: model\.onnx is missing/)
-  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: [] }, convHead('patch_features', 32, 1))),
+  t.match(await refusal(t, modelWithHead(t, 'deep', { task: 'depth' })), /head "deep" .*: model\.onnx is missing/)
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: [] }, convHead('patch_features', 32, 1))),
     /needs "labels": a non-empty list/)
 
   const dir = modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b'] }, convHead('patch_features', 32, 5))
@@ -109,9 +110,10 @@ t.test('heads are listed with their task, labels and inputs', async (t) => {
   mkdirSync(headDir, { recursive: true })
   writeOnnx(buildSegmentationHead(32, 3, 1), join(headDir, 'model.onnx'), false)
   writeFileSync(join(headDir, 'head.json'), JSON.stringify({ task: 'segmentation', labels: ['sky', 'road', 'car'] }))
-  const heads = await loadHeads(dir, backbone, settings, quiet)
+  const host = await startOrtHost(t)
+  const heads = await loadHeads(host, dir, backbone, settings, quiet)
   t.teardown(async () => Promise.all(heads.map(async (h) => h.release())))
   t.same(heads.map((h) => [h.name, h.task, h.labels, h.inputs]), [['voc', 'segmentation', ['sky', 'road', 'car'], ['patch_features']]])
   rmSync(join(dir, 'heads'), { recursive: true })
-  t.same(await loadHeads(dir, backbone, settings, quiet), [], 'no heads folder: no heads')
+  t.same(await loadHeads(host, dir, backbone, settings, quiet), [], 'no heads folder: no heads')
 })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { Backbone } from '../../src/inference/backbone.js'
+import { OrtHost } from '../../src/inference/ort-worker/ort-host.js'
 import { findModelFolder } from '../../src/inference/find-model.js'
 import { ModelFolderError, readModelFolder } from '../../src/inference/model-folder.js'
 import { writeOnnx } from '../../src/synthetic/write-onnx.js'
@@ -12,6 +13,7 @@ import { GraphBuilder } from '../../src/synthetic/onnx-builder.js'
 import { writeSyntheticModel } from '../../src/synthetic/synthetic-model.js'
 import { scratchDir } from '../helpers/models.js'
 import { maxAbsDiff } from '../helpers/reference.js'
+import { startOrtHost } from '../helpers/ort-host.js'
 
 const settings = { providers: ['cpu'] as const, intraOpThreads: 1, spinning: false }
 const quiet = { fatal () {}, error () {}, warn () {}, info () {}, debug () {} }
@@ -29,11 +31,14 @@ function editJson (file: string, edit: (value: Record<string, unknown>) => void)
 }
 
 async function loadError (dir: string, variant = 'fp32'): Promise<string> {
+  const host = await OrtHost.start()
   try {
-    await Backbone.load(readModelFolder(dir, variant), { ...settings, providers: ['cpu'] }, quiet)
+    await Backbone.load(host, readModelFolder(dir, variant), { ...settings, providers: ['cpu'] }, quiet)
   } catch (error) {
     t.type(error, ModelFolderError)
     return (error as Error).message
+  } finally {
+    await host.close()
   }
   throw new Error('expected the model to be refused')
 }
@@ -51,7 +56,7 @@ t.test('external data: loads, and answers exactly as the inline model', async (t
   const pixels = Float32Array.from({ length: 3 * 32 * 48 }, (_, i) => Math.sin(i))
   const answers = []
   for (const dir of [external, inline]) {
-    const backbone = await Backbone.load(readModelFolder(dir, 'fp32'), { ...settings, providers: ['cpu'] }, quiet)
+    const backbone = await Backbone.load(await startOrtHost(t), readModelFolder(dir, 'fp32'), { ...settings, providers: ['cpu'] }, quiet)
     answers.push((await backbone.run(pixels, 1, 32, 48)).data)
     await backbone.release()
   }
@@ -65,7 +70,7 @@ t.test('variants: fp16 (float16 in and out) and int8 quantized answer close to f
   for (const variant of ['fp32', 'fp16', 'quantized']) {
     const folder = readModelFolder(dir, variant)
     t.match(folder.onnxFile, variant === 'fp32' ? /onnx\/model\.onnx$/ : new RegExp(`onnx/model_${variant}\\.onnx$`))
-    const backbone = await Backbone.load(folder, { ...settings, providers: ['cpu'] }, quiet)
+    const backbone = await Backbone.load(await startOrtHost(t), folder, { ...settings, providers: ['cpu'] }, quiet)
     outputs[variant] = (await backbone.run(pixels, 1, 64, 64)).data
     await backbone.release()
   }

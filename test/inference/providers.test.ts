@@ -3,6 +3,7 @@ import t from 'tap'
 import { createSession, cudaProviderInstalled, resolveProviders } from '../../src/inference/onnx-session.js'
 import { startApp } from '../helpers/app.js'
 import { syntheticModel } from '../helpers/models.js'
+import { startOrtHost } from '../helpers/ort-host.js'
 
 t.test('auto means CUDA only where its provider library is installed; CPU always closes the list', async (t) => {
   t.same(resolveProviders('auto'), cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu'])
@@ -14,7 +15,7 @@ t.test('a provider that cannot load is a warning and a fallback, not a failure',
   const warnings: unknown[] = []
   const log = { fatal () {}, error () {}, info () {}, debug () {}, warn (...args: unknown[]) { warnings.push(args) } }
   const model = syntheticModel({ preset: 'tiny' })
-  const { session, provider } = await createSession(join(model, 'onnx', 'model.onnx'), { providers: ['cuda', 'cpu'], intraOpThreads: 1, spinning: false }, log)
+  const { session, provider } = await createSession(await startOrtHost(t), join(model, 'onnx', 'model.onnx'), { providers: ['cuda', 'cpu'], intraOpThreads: 1, spinning: false }, log)
   t.equal(provider, 'cpu')
   t.equal(warnings.length, 1)
   t.match(JSON.stringify(warnings[0]), /execution provider cuda could not load/)

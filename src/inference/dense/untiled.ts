@@ -10,8 +10,7 @@ import type { DenseTarget } from './targets.js'
  * images of the same input size share their head runs too.
  */
 export async function denseUntiled (engine: Engine, images: Buffer[], size: DenseSize, targets: DenseTarget[], context: RequestContext): Promise<DenseImage[]> {
-  const prepared = await Promise.all(images.map(async (bytes) => engine.prepareDense(bytes, size, context)))
-  const encoded = await engine.encodeAll(prepared, context)
+  const encoded = await engine.encodeImages(images, async (bytes) => engine.prepareDense(bytes, size, context), context)
   const results: DenseImage[] = encoded.map((e) => ({ header: e.header, geometry: e.geometry, maps: [], output: e.output }))
   const groups = new Map<string, number[]>()
   encoded.forEach((e, i) => {
@@ -22,7 +21,7 @@ export async function denseUntiled (engine: Engine, images: Buffer[], size: Dens
     const first = encoded[members[0]]
     const maps = await context.times.time('inference', () => targetMaps({
       outputs: members.map((i) => encoded[i].output),
-      pixels: members.map((i) => prepared[i].input.pixels),
+      pixels: members.map((i) => encoded[i].pixels),
       registers: engine.backbone.registers,
       gridHeight: first.grid.height,
       gridWidth: first.grid.width,

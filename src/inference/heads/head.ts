@@ -1,4 +1,5 @@
-import ort from 'onnxruntime-node'
+import type { SessionLike } from '../ort-worker/ort-host.js'
+import type { TensorData } from '../ort-worker/protocol.js'
 import type { HeadConfig, HeadTask } from './head-config.js'
 
 export type HeadInput = 'patch_features' | 'cls_token' | 'pixel_values'
@@ -35,7 +36,7 @@ export class Head {
     readonly name: string,
     readonly config: HeadConfig,
     readonly inputs: HeadInput[],
-    private readonly session: ort.InferenceSession,
+    private readonly session: SessionLike,
     private readonly outputName: string
   ) {}
 
@@ -45,11 +46,11 @@ export class Head {
   get endToEnd (): boolean { return this.inputs.includes('pixel_values') }
 
   async run (feeds: HeadFeeds): Promise<HeadOutput> {
-    const tensors: Record<string, ort.Tensor> = {}
+    const tensors: Record<string, TensorData> = {}
     for (const input of this.inputs) {
-      if (input === 'patch_features') tensors[input] = new ort.Tensor('float32', required(feeds.patchFeatures, input), [feeds.batch, feeds.channels, feeds.gridHeight, feeds.gridWidth])
-      if (input === 'cls_token') tensors[input] = new ort.Tensor('float32', required(feeds.clsToken, input), [feeds.batch, feeds.channels])
-      if (input === 'pixel_values') tensors[input] = new ort.Tensor('float32', required(feeds.pixels, input), [feeds.batch, 3, feeds.height, feeds.width])
+      if (input === 'patch_features') tensors[input] = { type: 'float32', data: required(feeds.patchFeatures, input), dims: [feeds.batch, feeds.channels, feeds.gridHeight, feeds.gridWidth] }
+      if (input === 'cls_token') tensors[input] = { type: 'float32', data: required(feeds.clsToken, input), dims: [feeds.batch, feeds.channels] }
+      if (input === 'pixel_values') tensors[input] = { type: 'float32', data: required(feeds.pixels, input), dims: [feeds.batch, 3, feeds.height, feeds.width] }
     }
     const output = (await this.session.run(tensors, [this.outputName]))[this.outputName]
     const dims = output.dims

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type ort from 'onnxruntime-node'
+import type { InferenceSession } from 'onnxruntime-node'
 import type { Log } from '../log.js'
 import { readJson } from '../model-folder.js'
 import { ModelFolderError } from '../model-folder-error.js'
 import { createSession, type SessionSettings } from '../onnx-session.js'
+import type { OrtHost, SessionLike } from '../ort-worker/ort-host.js'
 import { parseHeadConfig } from './head-config.js'
 import { Head, headInputs, type HeadInput } from './head.js'
 
@@ -17,13 +18,13 @@ export interface BackboneShape {
  * Loads every `heads/<name>/` of a model folder and checks that each fits the backbone (input names, channels,
  * output rank and label count) with a probe run, so a misfit head stops the start instead of failing requests.
  */
-export async function loadHeads (modelDir: string, backbone: BackboneShape, settings: SessionSettings, log: Log): Promise<Head[]> {
+export async function loadHeads (host: OrtHost, modelDir: string, backbone: BackboneShape, settings: SessionSettings, log: Log): Promise<Head[]> {
   const headsDir = join(modelDir, 'heads')
   if (!existsSync(headsDir)) return []
   const names = readdirSync(headsDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
   const heads: Head[] = []
   try {
-    for (const name of names) heads.push(await loadHead(join(headsDir, name), name, backbone, settings, log))
+    for (const name of names) heads.push(await loadHead(host, join(headsDir, name), name, backbone, settings, log))
   } catch (error) {
     await Promise.all(heads.map(async (head) => head.release()))
     throw error
@@ -31,15 +32,15 @@ export async function loadHeads (modelDir: string, backbone: BackboneShape, sett
   return heads
 }
 
-async function loadHead (dir: string, name: string, backbone: BackboneShape, settings: SessionSettings, log: Log): Promise<Head> {
+async function loadHead (host: OrtHost, dir: string, name: string, backbone: BackboneShape, settings: SessionSettings, log: Log): Promise<Head> {
   const config = parseHeadConfig(readJson(join(dir, 'head.json')), join(dir, 'head.json'))
   const file = join(dir, 'model.onnx')
   const fail = (problem: string): never => { throw new ModelFolderError(`head "${name}" (${file}): ${problem}`) }
   if (!existsSync(file)) fail('model.onnx is missing')
-  let session: ort.InferenceSession
+  let session: SessionLike
   try {
     // Heads are light and run between backbone batches: they never spin, so they do not steal the backbone's cores.
-    session = (await createSession(file, { ...settings, spinning: false }, log)).session
+    session = (await createSession(host, file, { ...settings, spinning: false }, log)).session
   } catch (error) {
     return fail(`cannot load: ${(error as Error).message}`)
   }
@@ -55,14 +56,14 @@ async function loadHead (dir: string, name: string, backbone: BackboneShape, set
   }
 }
 
-function checkInputs (session: ort.InferenceSession, backbone: BackboneShape, fail: (problem: string) => never): HeadInput[] {
+function checkInputs (session: SessionLike, backbone: BackboneShape, fail: (problem: string) => never): HeadInput[] {
   const inputs = session.inputNames as HeadInput[]
   const unknown = inputs.filter((input) => !headInputs.includes(input))
   if (unknown.length > 0) fail(`unknown input ${unknown.map((u) => `"${u}"`).join(', ')}; a head takes ${headInputs.join(', ')}`)
   if (!inputs.includes('patch_features') && !inputs.includes('pixel_values')) fail('it takes neither patch_features nor pixel_values')
   for (const meta of session.inputMetadata) {
     if (!meta.isTensor) fail(`input "${meta.name}" is not a tensor`)
-    const tensor = meta as ort.InferenceSession.TensorValueMetadata
+    const tensor = meta as InferenceSession.TensorValueMetadata
     if (tensor.type !== 'float32') fail(`input "${meta.name}" is ${tensor.type}; heads take float32`)
     const expectedRank = meta.name === 'cls_token' ? 2 : 4
     if (tensor.shape.length !== expectedRank) fail(`input "${meta.name}" has rank ${tensor.shape.length}, expected ${expectedRank}`)

@@ -13,10 +13,9 @@ export interface EmbedOptions {
 /** One embedding per image, in upload order; the images enter the queue together, so they can share a batch. */
 export async function embedImages (engine: Engine, images: Buffer[], options: EmbedOptions, context: RequestContext): Promise<Float32Array[]> {
   const { size } = options
-  const prepared = await Promise.all(images.map(async (bytes) => size.kind === 'processor'
+  const encoded = await engine.encodeImages(images, async (bytes) => size.kind === 'processor'
     ? engine.prepareForEmbedding(bytes, context)
-    : engine.prepareDense(bytes, size, context)))
-  const encoded = await engine.encodeAll(prepared, context)
+    : engine.prepareDense(bytes, size, context), context)
   return context.times.time('postprocess', () =>
     encoded.map((e) => poolTokens(e.output, engine.backbone.registers, options.pooling, options.normalize)))
 }

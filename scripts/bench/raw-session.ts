@@ -1,0 +1,52 @@
+import { join } from 'node:path'
+import ort from 'onnxruntime-node'
+
+/**
+ * The ceiling: the backbone alone, in a plain ONNX Runtime loop over tensors made before the clock starts,
+ * with the same threads and spinning as the service. Nothing a server does can beat it.
+ */
+export class RawSession {
+  private readonly tensors = new Map<number, ort.Tensor>()
+
+  private constructor (private readonly session: ort.InferenceSession, private readonly size: number) {}
+
+  static async open (modelDir: string, options: { size: number, threads: number, spinning: boolean, variant?: string }): Promise<RawSession> {
+    const file = join(modelDir, 'onnx', options.variant === undefined || options.variant === 'fp32' ? 'model.onnx' : `model_${options.variant}.onnx`)
+    const session = await ort.InferenceSession.create(file, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } }
+    })
+    return new RawSession(session, options.size)
+  }
+
+  private tensor (batch: number): ort.Tensor {
+    let tensor = this.tensors.get(batch)
+    if (tensor === undefined) {
+      const s = this.size
+      tensor = new ort.Tensor('float32', Float32Array.from({ length: batch * 3 * s * s }, (_, i) => Math.sin(i)), [batch, 3, s, s])
+      this.tensors.set(batch, tensor)
+    }
+    return tensor
+  }
+
+  /** Runs batches for about `seconds`; returns the images done and the seconds taken. */
+  async run (batch: number, seconds: number): Promise<{ images: number, seconds: number, latencies: number[] }> {
+    const feeds = { pixel_values: this.tensor(batch) }
+    await this.session.run(feeds, ['last_hidden_state'])
+    const latencies: number[] = []
+    const started = performance.now()
+    while (performance.now() - started < seconds * 1000 || latencies.length < 2) {
+      const t0 = performance.now()
+      await this.session.run(feeds, ['last_hidden_state'])
+      latencies.push(performance.now() - t0)
+    }
+    return { images: latencies.length * batch, seconds: (performance.now() - started) / 1000, latencies }
+  }
+
+  async release (): Promise<void> {
+    await this.session.release()
+  }
+}

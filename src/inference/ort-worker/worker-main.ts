@@ -1,0 +1,72 @@
+/**
+ * The inference thread: every ONNX Runtime session of the service lives here. onnxruntime-node runs a session
+ * synchronously on the calling thread, so running it here keeps the HTTP event loop free during inference, and
+ * gives inference threads of their own whose CPU priority the process can keep above decoding's.
+ */
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
+import { parentPort } from 'node:worker_threads'
+import ort from 'onnxruntime-node'
+import type { Ready, Request, Response, SessionDescription, TensorData } from './protocol.js'
+
+const port = parentPort
+if (port === null) throw new Error('worker-main.ts runs as a worker thread')
+
+const sessions = new Map<number, ort.InferenceSession>()
+let nextSessionId = 1
+
+async function handle (request: Request): Promise<{ value: unknown, transfer: ArrayBuffer[] }> {
+  if (request.kind === 'create') {
+    const session = await ort.InferenceSession.create(request.file, request.options)
+    const sessionId = nextSessionId++
+    sessions.set(sessionId, session)
+    const description: SessionDescription = {
+      sessionId,
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      inputMetadata: session.inputMetadata,
+      outputMetadata: session.outputMetadata
+    }
+    return { value: description, transfer: [] }
+  }
+  const session = sessions.get(request.sessionId)
+  if (session === undefined) throw new Error(`no session ${request.sessionId}`)
+  if (request.kind === 'release') {
+    sessions.delete(request.sessionId)
+    await session.release()
+    return { value: null, transfer: [] }
+  }
+  // onnxruntime-node refuses views of shared memory: one copy here, instead of the two a structured clone makes.
+  const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) =>
+    [name, new ort.Tensor(t.type, t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data, t.dims)]))
+  const results = await session.run(feeds, request.fetches)
+  const outputs: Record<string, TensorData> = {}
+  const transfer: ArrayBuffer[] = []
+  for (const [name, tensor] of Object.entries(results)) {
+    const data = tensor.data as TensorData['data']
+    outputs[name] = { type: tensor.type as TensorData['type'], data, dims: tensor.dims }
+    if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(data.buffer)
+  }
+  return { value: outputs, transfer }
+}
+
+port.on('message', (request: Request) => {
+  handle(request).then(({ value, transfer }) => {
+    const response: Response = { id: request.id, ok: true, value }
+    try {
+      port.postMessage(response, transfer)
+    } catch {
+      // A buffer onnxruntime owns cannot move; copying it is the fallback.
+      port.postMessage(response)
+    }
+  }, (error: unknown) => {
+    const response: Response = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) }
+    port.postMessage(response)
+  })
+})
+
+// A worker inherits its creator's priority; where allowed (root, or a nice limit), inference runs at the default.
+try { setPriority(0) } catch {}
+
+const ready: Ready = { kind: 'ready', threadId: Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0 }
+port.postMessage(ready)
