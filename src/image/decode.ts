@@ -90,6 +90,22 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
   }
 }
 
+/**
+ * Decodes one horizontal band of rows, at native size. libvips reads the file sequentially and keeps only the rows
+ * asked for, so a tiled pass over a huge image holds one band of windows, not the whole decoded picture.
+ */
+export async function decodeRows (bytes: Buffer, header: ImageHeader, top: number, height: number, options: DecodeOptions): Promise<RgbImage> {
+  const pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
+    .extract({ left: 0, top, width: header.width, height })
+  try {
+    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
+    return { data, width: info.width, height: info.height }
+  } catch (error) {
+    throw undecodable(header.format, error)
+  }
+}
+
 function undecodable (format: ImageFormat, error: unknown): ServiceError {
   const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
   return new ServiceError('unprocessable_image', `the ${format} image cannot be decoded (${reason}); is the file complete?`)

@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import sharp from 'sharp'
 import type { Config } from '../config.js'
 import { ServiceError, badRequest } from '../errors.js'
 
@@ -16,6 +17,8 @@ declare module 'fastify' {
  * never trusted from the header) or as multipart files, several files making one batch.
  */
 export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
+  // libvips' operation cache keeps recent decoded images for reuse; a server never decodes the same upload twice.
+  sharp.cache(false)
   // Every POST takes an image: Fastify's JSON and text parsers would only turn a wrong upload into a confusing 400.
   app.removeAllContentTypeParsers()
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
