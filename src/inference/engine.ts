@@ -154,10 +154,6 @@ export class Engine {
     return outputs
   }
 
-  normalise (image: Parameters<typeof toPixelTensor>[0], padded: InputGeometry['padded'], out?: Float32Array): Float32Array {
-    return toPixelTensor(image, this.table, padded, out)
-  }
-
   /** A dummy run so that the first real request does not pay for lazy allocations. */
   async warmUp (): Promise<void> {
     const resize = this.folder.processor.resize
@@ -174,7 +170,7 @@ export class Engine {
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
     const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
-    const pixels = await context.times.time('preprocess', () => this.normalise(rgb, geometry.padded))
+    const pixels = await context.times.time('preprocess', () => toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }
 }

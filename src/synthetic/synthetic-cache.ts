@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BackbonePreset } from './backbone-spec.js'
@@ -12,7 +12,8 @@ export function syntheticFallbackModel (preset: BackbonePreset = 'small', seed =
   const root = join(tmpdir(), 'dinov3-serve')
   const dir = join(root, `synthetic-${preset}-seed${seed}`)
   if (existsSync(join(dir, 'config.json'))) return dir
-  const scratch = mkdtempSync(join(tmpdir(), 'dinov3-serve-synthetic-'))
+  mkdirSync(root, { recursive: true })
+  const scratch = mkdtempSync(join(root, 'writing-'))
   try {
     writeSyntheticModel(scratch, { preset, seed, externalData: true, heads: true })
     try {

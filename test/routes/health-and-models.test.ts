@@ -47,3 +47,13 @@ t.test('/models describes the backbone from its folder, synthetic included', asy
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
   t.match(metrics, new RegExp(`dinov3_model_info\\{name="${backbone.name}",type="dinov3_vit",variant="fp32",provider="cpu",synthetic="true"\\} 1`))
 })
+
+t.test('if the inference thread dies, readiness turns false and requests get 503, not hangs', async (t) => {
+  const app = await startApp(t, syntheticModel({ preset: 'tiny' }))
+  const engine = app.modelHost.require()
+  await (engine.host as unknown as { worker: { terminate: () => Promise<number> } }).worker.terminate()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const ready = await app.inject({ method: 'GET', url: '/health/ready' })
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json().message, /inference thread died/)
+})

@@ -50,6 +50,11 @@ export class OrtHost {
     return new OrtHost(worker, threadId)
   }
 
+  /** False once the inference thread has died: nothing can run any more, and readiness must say so. */
+  get healthy (): boolean {
+    return this.failure === undefined
+  }
+
   async createSession (file: string, options: SessionOptions): Promise<SessionLike> {
     const description = await this.ask({ kind: 'create', file, options }) as SessionDescription
     const { sessionId } = description
