@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { usableCores } from './usable-cores.js'
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu'
 
@@ -12,7 +12,10 @@ export interface Config {
   host: string
   port: number
   logLevel: string
-  /** Tried in order; `auto` means CUDA where its provider library is installed, else CPU. */
+  /**
+   * Tried in order; `auto` means CUDA where its provider library is installed, else CPU. A list without `cpu`
+   * refuses to start rather than fall back (a GPU replica that silently serves on CPU is worse than one that fails).
+   */
   executionProviders: ProviderName[] | 'auto'
   intraOpThreads: number
   /** Spinning workers answer faster but burn the cores that decoding also needs. */
@@ -56,7 +59,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     port: read.integer('PORT', 8080, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     executionProviders: read.providers('EXECUTION_PROVIDERS'),
-    intraOpThreads: read.integer('INTRA_OP_THREADS', availableParallelism(), 1, 1024),
+    intraOpThreads: read.integer('INTRA_OP_THREADS', usableCores(), 1, 1024),
     spinning: read.boolean('ORT_SPINNING', false),
     preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),

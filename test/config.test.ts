@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os'
+import { usableCores } from '../src/usable-cores.js'
 import { resolve } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
@@ -12,7 +12,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     port: 8080,
     logLevel: 'info',
     executionProviders: 'auto',
-    intraOpThreads: availableParallelism(),
+    intraOpThreads: usableCores(),
     spinning: false,
     preprocessNice: 19,
     maxBatchSize: 8,

@@ -22,14 +22,16 @@ export function cudaProviderInstalled (): boolean {
   return existsSync(join(ortDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'))
 }
 
+/** The providers to try in order. Only `auto`, or a list that names `cpu`, may end on the CPU. */
 export function resolveProviders (providers: SessionSettings['providers']): ProviderName[] {
-  if (providers !== 'auto') return providers.includes('cpu') ? providers : [...providers, 'cpu']
+  if (providers !== 'auto') return providers
   return cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']
 }
 
 /**
- * Tries each provider in order (each with CPU behind it for the operators it lacks) and keeps the first that
- * loads, warning about each that did not: a GPU host with a broken CUDA install still serves, on CPU, loudly.
+ * Tries each provider in order (each with ONNX Runtime's CPU kernels behind it for the operators it lacks) and keeps
+ * the first that loads, warning about each that did not: with `cuda,cpu` a GPU host with a broken CUDA install still
+ * serves, on CPU, loudly; with `cuda` alone it refuses to start.
  */
 export async function createSession (host: OrtHost, file: string, settings: SessionSettings, log: Log): Promise<LoadedSession> {
   const providers = resolveProviders(settings.providers)
@@ -48,7 +50,8 @@ export async function createSession (host: OrtHost, file: string, settings: Sess
     } catch (error) {
       lastError = error
       if (provider === 'cpu') break
-      log.warn({ provider, file, err: (error as Error).message }, `execution provider ${provider} could not load; trying the next one`)
+      log.warn({ provider, file, err: (error as Error).message }, `execution provider ${provider} could not load` +
+        (provider === providers[providers.length - 1] ? '' : '; trying the next one'))
     }
   }
   throw lastError

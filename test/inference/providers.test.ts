@@ -7,7 +7,7 @@ import { startOrtHost } from '../helpers/ort-host.js'
 
 t.test('auto means CUDA only where its provider library is installed; CPU always closes the list', async (t) => {
   t.same(resolveProviders('auto'), cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu'])
-  t.same(resolveProviders(['cuda']), ['cuda', 'cpu'])
+  t.same(resolveProviders(['cuda']), ['cuda'], 'no silent CPU fallback unless cpu is listed')
   t.same(resolveProviders(['webgpu', 'cpu']), ['webgpu', 'cpu'])
 })
 
@@ -20,6 +20,10 @@ t.test('a provider that cannot load is a warning and a fallback, not a failure',
   t.equal(warnings.length, 1)
   t.match(JSON.stringify(warnings[0]), /execution provider cuda could not load/)
   await session.release()
+  warnings.length = 0
+
+  await t.rejects(createSession(await startOrtHost(t), join(model, 'onnx', 'model.onnx'), { providers: ['cuda'], intraOpThreads: 1, spinning: false }, log),
+    /cuda|CUDA|shared library/, 'cuda alone: the start fails instead of serving on CPU')
 
   const app = await startApp(t, model, { EXECUTION_PROVIDERS: 'cuda,cpu' })
   t.equal((await app.inject({ method: 'GET', url: '/models' })).json().backbone.execution_provider, 'cpu', '/models reports the provider in use')
