@@ -9,6 +9,7 @@ import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import requestControl from './plugins/request-control.js'
 import analyzeRoute from './routes/analyze.js'
+import demoRoute from './routes/demo.js'
 import depthRoute from './routes/depth.js'
 import embedRoute from './routes/embed.js'
 import featuresRoute from './routes/features.js'
@@ -51,5 +52,6 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
   await app.register(modelsRoute)
   await app.register(healthRoute)
   await app.register(metricsRoute)
+  await app.register(demoRoute)
   return app
 }

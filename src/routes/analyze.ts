@@ -10,8 +10,11 @@ import { depthMap } from '../inference/tasks/depth.js'
 import { labelMap } from '../inference/tasks/segment.js'
 import { poolTokens, type Pooling } from '../inference/tokens.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
-import { imageConsumes, imageErrorResponses } from './schemas.js'
-import { ClassSummary, summariseClasses } from './segment.js'
+import { errorResponses, headErrorStatuses } from './error-responses.js'
+import { imageRequestBody } from './image-body.js'
+import { inferenceHeaders } from './response-headers.js'
+import { answer, StringEnum } from './schemas.js'
+import { ClassSummary, classesExample, summariseClasses } from './segment.js'
 
 const tasks = ['embed', 'segment', 'depth'] as const
 type Task = typeof tasks[number]
@@ -20,18 +23,24 @@ const AnalyzeQuery = Type.Object({
   tasks: Type.Optional(Type.String({
     pattern: '^[a-z]+(,[a-z]+)*$',
     default: 'embed,segment,depth',
-    description: 'Any of embed, segment, depth, comma-separated: all from ONE backbone pass per image'
+    description: 'Any of embed, segment, depth, comma-separated: all from ONE backbone pass per image. ' +
+      'embed cannot be combined with tile (tiles have no single CLS token)',
+    examples: ['embed,segment,depth', 'segment,depth']
   })),
-  pool: Type.Optional(Type.Enum(['cls', 'mean', 'cls+mean'], { default: 'cls' })),
-  normalize: Type.Optional(Type.Boolean({ default: false })),
-  segment_head: Type.Optional(Type.String({ description: 'Segmentation head; the only one is the default' })),
-  depth_head: Type.Optional(Type.String({ description: 'Depth head; the only one is the default' })),
+  pool: Type.Optional(StringEnum(['cls', 'mean', 'cls+mean'], {
+    default: 'cls',
+    description: 'embed: CLS token, mean of the patch tokens (registers excluded), or both concatenated (write cls%2Bmean in a URL)',
+    examples: ['cls', 'mean']
+  })),
+  normalize: Type.Optional(Type.Boolean({ default: false, description: 'embed: L2-normalise the embedding', examples: [false, true] })),
+  segment_head: Type.Optional(Type.String({ description: 'Segmentation head (see GET /models); the only one is the default. Example: segment_head=ade20k' })),
+  depth_head: Type.Optional(Type.String({ description: 'Depth head (see GET /models); the only one is the default. Example: depth_head=nyu' })),
   ...denseQueryProperties
 }, { additionalProperties: false })
 
 const AnalyzeResponse = Type.Object({
-  model: Type.String(),
-  tasks: Type.Array(Type.String()),
+  model: Type.String({ description: 'The model folder\'s name' }),
+  tasks: Type.Array(Type.String(), { description: 'The tasks run, in the order asked' }),
   images: Type.Array(Type.Object({
     width: Type.Integer(),
     height: Type.Integer(),
@@ -57,8 +66,21 @@ const AnalyzeResponse = Type.Object({
       offset: Type.Number(),
       png16: Type.String({ description: 'Base64 16-bit depth PNG at the input\'s size, as /depth?format=png' })
     }))
-  }))
+  }), { description: 'One per image, in upload order' })
 })
+
+/** One 683×512 photo, every task; the vector and the base64 PNGs shortened. */
+const analyzeExample = {
+  model: 'dinov3-vits16-pretrain-lvd1689m-ONNX',
+  tasks: ['embed', 'segment', 'depth'],
+  images: [{
+    width: 683,
+    height: 512,
+    embedding: { pool: 'cls', normalized: false, dim: 384, vector: [-0.6172, 0.9104, 0.4285, 0.9023, -0.2242] },
+    segmentation: { head: 'ade20k', labels: ['wall', 'building', 'sky', 'floor'], classes: classesExample, mask_png: 'iVBORw0KGgoAAAANSUhEUgAAAqsAAAIACAAAAAB…' },
+    depth: { head: 'nyu', unit: 'm', min: 0.9552, max: 7.8125, mean: 3.2071, scale: 0.00010463, offset: 0.9552, png16: 'iVBORw0KGgoAAAANSUhEUgAAAqsAAAIAEAAAAAB…' }
+  }]
+}
 
 function parseTasks (value: string): Task[] {
   const asked = [...new Set(value.split(','))]
@@ -74,12 +96,15 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Runs the backbone once per image (dense pass: aspect kept, capped or tiled) and feeds every requested ' +
         'head from it; the embedding is pooled from the same tokens. Each answer equals its separate endpoint\'s.',
       tags: ['heads'],
-      consumes: imageConsumes,
+      requestBody: imageRequestBody,
       querystring: AnalyzeQuery,
       response: {
-        200: AnalyzeResponse,
-        404: Type.Ref('ErrorBody', { description: 'Unknown head; the message lists the heads' }),
-        ...imageErrorResponses()
+        200: answer({
+          description: 'Every task\'s answer for each image',
+          headers: inferenceHeaders,
+          json: { schema: AnalyzeResponse, example: analyzeExample }
+        }),
+        ...errorResponses(headErrorStatuses)
       }
     }
   }, async (request, reply) => {

@@ -5,19 +5,23 @@ import type { Engine } from '../inference/engine.js'
 import { parseDenseSize } from './parse-size.js'
 import { SizeParameter } from './schemas.js'
 
-/** The query parameters every dense endpoint shares. */
+/**
+ * The query parameters every dense endpoint shares. Parameters without a default carry their example in the
+ * description, not in `examples`: Swagger UI's "Try it out" fills every example in, and a tile or a head name
+ * sent by default would change or fail the request.
+ */
 export const denseQueryProperties = {
   size: Type.Optional(SizeParameter),
   tile: Type.Optional(Type.Integer({
     minimum: 1,
     description: 'Sliding-window inference at native resolution with square windows of this many pixels ' +
-      '(from one patch to the dense cap; rounded down to the patch grid). Windows are blended without seams.',
-    examples: [512]
+      '(from one patch to the dense cap; rounded down to the patch grid). Windows are blended without seams. ' +
+      'Not with size other than native. Example: tile=512'
   })),
   overlap: Type.Optional(Type.Integer({
     minimum: 0,
-    description: 'Overlap of neighbouring windows in pixels (default a quarter of the tile), blended with a linear ramp',
-    examples: [128]
+    description: 'Overlap of neighbouring windows in pixels (default a quarter of the tile, on the patch grid), ' +
+      'blended with a linear ramp. Only with tile. Example: overlap=128'
   }))
 }
 

@@ -8,15 +8,22 @@ import { headTarget } from '../inference/dense/targets.js'
 import { depthMap } from '../inference/tasks/depth.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { describeGeometry } from './geometry-headers.js'
-import { formatsResponse, imageConsumes, imageErrorResponses } from './schemas.js'
+import { errorResponses, headErrorStatuses } from './error-responses.js'
+import { imageRequestBody } from './image-body.js'
+import { depthHeaders } from './response-headers.js'
+import { answer, StringEnum } from './schemas.js'
 
 const DepthQuery = Type.Object({
-  format: Type.Optional(Type.Enum(['npy', 'png', 'color'], {
+  format: Type.Optional(StringEnum(['npy', 'png', 'color'], {
     default: 'npy',
     description: 'npy: float32 [H, W] at the input\'s size ([N, H, W] for several images of one size); ' +
-      'png: 16-bit, depth = x-depth-offset + x-depth-scale · value (also in the PNG\'s text chunks); color: turbo colour map'
+      'png: 16-bit, depth = x-depth-offset + x-depth-scale · value (also in the PNG\'s text chunks); color: turbo colour map',
+    examples: ['npy', 'png', 'color']
   })),
-  head: Type.Optional(Type.String({ description: 'Depth head name; the only one is the default' })),
+  head: Type.Optional(Type.String({
+    description: 'Depth head name (see GET /models); the only depth head is the default, and several need a choice. ' +
+      'Example: head=nyu'
+  })),
   ...denseQueryProperties
 }, { additionalProperties: false })
 
@@ -26,15 +33,19 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Depth map from a depth head',
       description: 'The head\'s output is resampled bilinearly to the input\'s size. x-depth-min, x-depth-max and x-depth-unit describe it.',
       tags: ['heads'],
-      consumes: imageConsumes,
+      requestBody: imageRequestBody,
       querystring: DepthQuery,
       response: {
-        200: formatsResponse('The depth of each image', undefined, {
-          'application/x-npy': 'float32 [H, W], or [N, H, W] for several images of one size',
-          'image/png': '16-bit depth PNG (format=png) or colour-mapped picture (format=color), one image'
+        200: answer({
+          description: 'The depth of each image, at its size',
+          headers: depthHeaders,
+          binary: {
+            'application/x-npy': 'format=npy (the default): float32 [H, W] in the head\'s unit, or [N, H, W] for several images of one size (NumPy .npy, version 1.0)',
+            'image/png': 'format=png: 16-bit grey PNG, depth = x-depth-offset + x-depth-scale · value (also in its text chunks); ' +
+              'format=color: 8-bit RGB picture, x-depth-min to x-depth-max along the turbo colour map. One image'
+          }
         }),
-        404: Type.Ref('ErrorBody', { description: 'Unknown head; the message lists the heads' }),
-        ...imageErrorResponses()
+        ...errorResponses(headErrorStatuses)
       }
     }
   }, async (request, reply) => {

@@ -3,30 +3,49 @@ import { Type } from 'typebox'
 import { encodeNpy } from '../image/npy.js'
 import { embedImages } from '../inference/tasks/embed.js'
 import { parseDenseSize } from './parse-size.js'
-import { formatsResponse, imageConsumes, imageErrorResponses } from './schemas.js'
+import { errorResponses, imageErrorStatuses } from './error-responses.js'
+import { imageRequestBody } from './image-body.js'
+import { inferenceHeaders } from './response-headers.js'
+import { answer, StringEnum } from './schemas.js'
 
 const EmbedQuery = Type.Object({
-  pool: Type.Optional(Type.Enum(['cls', 'mean', 'cls+mean'], {
+  pool: Type.Optional(StringEnum(['cls', 'mean', 'cls+mean'], {
     default: 'cls',
-    description: 'CLS token, mean of the patch tokens (registers excluded), or both concatenated (2·C values)'
+    description: 'CLS token, mean of the patch tokens (registers excluded), or both concatenated (2·C values). ' +
+      'In a URL write cls+mean as cls%2Bmean: a bare + reads as a space',
+    examples: ['cls', 'mean', 'cls+mean']
   })),
-  normalize: Type.Optional(Type.Boolean({ default: false, description: 'L2-normalise each embedding' })),
-  format: Type.Optional(Type.Enum(['json', 'npy'], { default: 'json', description: 'npy: float32 [C] for one image, [N, C] for several' })),
+  normalize: Type.Optional(Type.Boolean({ default: false, description: 'L2-normalise each embedding', examples: [false, true] })),
+  format: Type.Optional(StringEnum(['json', 'npy'], {
+    default: 'json',
+    description: 'json: the vectors in a JSON document; npy: float32 [C] for one image, [N, C] for several',
+    examples: ['json', 'npy']
+  })),
   size: Type.Optional(Type.String({
     pattern: '^(processor|native|[0-9]{1,6})$',
     default: 'processor',
     description: '`processor` (default): the model\'s own resize from preprocessor_config.json. ' +
-      '`native` or a long side in pixels: the aspect-keeping dense pass, the one /analyze pools its embedding from'
+      '`native` or a long side in pixels: the aspect-keeping dense pass, the one /analyze pools its embedding from. Example: size=512',
+    examples: ['processor', 'native']
   }))
 }, { additionalProperties: false })
 
 const EmbedResponse = Type.Object({
-  model: Type.String(),
-  pool: Type.String(),
-  normalized: Type.Boolean(),
-  dim: Type.Integer(),
+  model: Type.String({ description: 'The model folder\'s name' }),
+  pool: Type.String({ description: 'The pooling used' }),
+  normalized: Type.Boolean({ description: 'Whether the vectors are L2-normalised' }),
+  dim: Type.Integer({ description: 'Length of each vector: the hidden size C, or 2·C for cls+mean' }),
   embeddings: Type.Array(Type.Array(Type.Number()), { description: 'One per image, in upload order' })
 })
+
+/** A real answer's shape, its vector shortened to five of its 384 values. */
+const embedExample = {
+  model: 'dinov3-vits16-pretrain-lvd1689m-ONNX',
+  pool: 'cls',
+  normalized: true,
+  dim: 384,
+  embeddings: [[0.0213, -0.0871, 0.0442, 0.1175, -0.0329]]
+}
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/embed', {
@@ -34,11 +53,16 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Global embedding per image',
       description: 'Runs the backbone on each image (a batch for several multipart files) and pools its tokens.',
       tags: ['backbone'],
-      consumes: imageConsumes,
+      requestBody: imageRequestBody,
       querystring: EmbedQuery,
       response: {
-        200: formatsResponse('One embedding per image, in upload order', EmbedResponse, { 'application/x-npy': 'float32 [C] for one image, [N, C] for several' }),
-        ...imageErrorResponses()
+        200: answer({
+          description: 'One embedding per image, in upload order',
+          headers: inferenceHeaders,
+          json: { schema: EmbedResponse, example: embedExample },
+          binary: { 'application/x-npy': 'format=npy: float32 [C] for one image, [N, C] for several (NumPy .npy, version 1.0)' }
+        }),
+        ...errorResponses(imageErrorStatuses)
       }
     }
   }, async (request, reply) => {

@@ -2,48 +2,47 @@ import { Type, type TSchema } from 'typebox'
 import { errorStatus, type ErrorCode } from '../errors.js'
 
 export const ErrorBody = Type.Object({
-  error: Type.Enum(Object.keys(errorStatus) as ErrorCode[], { description: 'A stable code to branch on' }),
+  error: Type.Enum(Object.keys(errorStatus) as ErrorCode[], { type: 'string', description: 'A stable code to branch on' }),
   message: Type.String({ description: 'What was wrong and what to do about it' })
 }, { $id: 'ErrorBody', description: 'Every failure has this body' })
 
-const errorDescriptions: Record<number, string> = {
-  400: 'A parameter is invalid (the message names it and its valid range), or the body holds no image',
-  404: 'Unknown route, or unknown head (the message lists the heads)',
-  413: 'The body, a file or the pixel count is over its limit',
-  415: 'Not an image format this service decodes (JPEG, PNG, WebP, TIFF, GIF, AVIF)',
-  422: 'The image cannot be decoded (truncated or corrupt)',
-  429: 'Overloaded: too many requests in flight; retry after Retry-After seconds',
-  503: 'Not ready (loading) or shutting down; retry after Retry-After seconds',
-  504: 'The request passed its deadline',
-  500: 'Internal error; details are in the service log only'
-}
-
-/** The error answers every image endpoint can give, for the OpenAPI page. */
-export function imageErrorResponses (): Record<number, TSchema> {
-  return Object.fromEntries([400, 413, 415, 422, 429, 503, 504, 500].map((status) =>
-    [status, Type.Ref('ErrorBody', { description: errorDescriptions[status] })]))
-}
-
+/**
+ * `native` and no size mean the same to parseDenseSize, so the documented default changes nothing. Examples of
+ * a parameter lead with its default: Swagger UI's "Try it out" fills the first one in.
+ */
 export const SizeParameter = Type.String({
   pattern: '^(native|[0-9]{1,6})$',
-  description: '`native` (the default: native resolution, scaled down to the configured cap) or the long side in pixels',
-  examples: ['native', '512']
+  default: 'native',
+  description: '`native` (the default: native resolution, scaled down to DENSE_MAX_SIDE on the long side) or the long side ' +
+    'in pixels, from one patch to DENSE_MAX_SIDE; the aspect ratio is kept. Example: size=512',
+  // One example only: @fastify/swagger names examples by value, and JSON puts a key like "512" before "native".
+  examples: ['native']
 })
 
-/** The image body: raw bytes with an image content type, or multipart files (several files make a batch). */
-export const imageConsumes = [
-  'image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/avif', 'application/octet-stream', 'multipart/form-data'
-]
+/** A string parameter with a closed set of values; `type` makes /docs offer them as a list. */
+export const StringEnum = <T extends string>(values: T[], options: Record<string, unknown>) =>
+  Type.Enum(values, { type: 'string', ...options })
+
+interface JsonAnswer { schema: TSchema, example: unknown }
+
+interface Answer {
+  description: string
+  headers: Record<string, TSchema>
+  /** The JSON answer: validated and serialised by its schema, shown with its example. */
+  json?: JsonAnswer
+  /** Binary answers by content type, with what they hold. Fastify sends them as they are. */
+  binary?: Record<string, string>
+}
 
 /**
- * A 200 answer in several formats: JSON (validated and serialised by its schema) and binary types, which
- * Fastify sends as they are. Written in OpenAPI's per-content-type form so /docs lists every format.
+ * A 200 answer in OpenAPI's per-content-type form, which Fastify also understands (it serialises the JSON one
+ * with its schema): /docs then lists every format with its example or description, and the headers sent.
  */
-export function formatsResponse (description: string, json: TSchema | undefined, binary: Record<string, string>): TSchema {
-  const content: Record<string, { schema: TSchema }> = {}
-  if (json !== undefined) content['application/json'] = { schema: json }
+export function answer ({ description, headers, json, binary = {} }: Answer): TSchema {
+  const content: Record<string, { schema: TSchema, example?: unknown }> = {}
+  if (json !== undefined) content['application/json'] = { schema: json.schema, example: json.example }
   for (const [type, what] of Object.entries(binary)) {
     content[type] = { schema: Type.Unsafe({ type: 'string', format: 'binary', description: what }) }
   }
-  return Type.Unsafe({ description, content })
+  return Type.Unsafe({ description, headers, content })
 }

@@ -9,36 +9,57 @@ import { headTarget } from '../inference/dense/targets.js'
 import { classCounts, labelMap } from '../inference/tasks/segment.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { describeGeometry } from './geometry-headers.js'
-import { formatsResponse, imageConsumes, imageErrorResponses } from './schemas.js'
+import { errorResponses, headErrorStatuses } from './error-responses.js'
+import { imageRequestBody } from './image-body.js'
+import { segmentHeaders } from './response-headers.js'
+import { answer, StringEnum } from './schemas.js'
 
 const SegmentQuery = Type.Object({
-  format: Type.Optional(Type.Enum(['png', 'json', 'overlay'], {
+  format: Type.Optional(StringEnum(['png', 'json', 'overlay'], {
     default: 'png',
     description: 'png: 1-channel label PNG at the input\'s size (pixel = class index; 16-bit above 256 classes); ' +
-      'json: labels and per-class pixel counts; overlay: the picture tinted with a colour per class (legend in x-legend)'
+      'json: labels and per-class pixel counts (several images allowed); overlay: the picture tinted with a colour per class (legend in x-legend)',
+    examples: ['png', 'json', 'overlay']
   })),
-  head: Type.Optional(Type.String({ description: 'Segmentation head name; the only one is the default' })),
+  head: Type.Optional(Type.String({
+    description: 'Segmentation head name (see GET /models); the only segmentation head is the default, and several need a choice. ' +
+      'Example: head=ade20k'
+  })),
   ...denseQueryProperties
 }, { additionalProperties: false })
 
 export const ClassSummary = Type.Object({
-  index: Type.Integer(),
+  index: Type.Integer({ description: 'Class index: the pixel value in the label PNG' }),
   label: Type.String(),
-  pixels: Type.Integer(),
-  fraction: Type.Number(),
+  pixels: Type.Integer({ description: 'Pixels of this class at the input\'s size' }),
+  fraction: Type.Number({ description: 'pixels / (width · height)' }),
   colour: Type.String({ description: 'Its colour in overlays, #rrggbb' })
 })
 
 const SegmentJson = Type.Object({
-  model: Type.String(),
-  head: Type.String(),
-  labels: Type.Array(Type.String()),
+  model: Type.String({ description: 'The model folder\'s name' }),
+  head: Type.String({ description: 'The head that answered' }),
+  labels: Type.Array(Type.String(), { description: 'All the head\'s labels, by class index' }),
   images: Type.Array(Type.Object({
     width: Type.Integer(),
     height: Type.Integer(),
     classes: Type.Array(ClassSummary, { description: 'The classes present, most pixels first' })
-  }))
+  }), { description: 'One per image, in upload order' })
 })
+
+/** Classes of a 683×512 street photo under an ADE20K head (labels shortened to four of 150). */
+export const classesExample = [
+  { index: 2, label: 'sky', pixels: 150212, fraction: 0.4296, colour: '#008000' },
+  { index: 1, label: 'building', pixels: 120345, fraction: 0.3441, colour: '#800000' },
+  { index: 0, label: 'wall', pixels: 79139, fraction: 0.2263, colour: '#000000' }
+]
+
+const segmentExample = {
+  model: 'dinov3-vits16-pretrain-lvd1689m-ONNX',
+  head: 'ade20k',
+  labels: ['wall', 'building', 'sky', 'floor'],
+  images: [{ width: 683, height: 512, classes: classesExample }]
+}
 
 /** The classes present in a label map, most pixels first, with their overlay colours. */
 export function summariseClasses (labels: Uint8Array | Uint16Array, names: string[]): Array<Static<typeof ClassSummary>> {
@@ -55,14 +76,19 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Label map from a segmentation head',
       description: 'Logits from the head are resampled bilinearly to the input\'s size, then the best class per pixel is taken.',
       tags: ['heads'],
-      consumes: imageConsumes,
+      requestBody: imageRequestBody,
       querystring: SegmentQuery,
       response: {
-        200: formatsResponse('The segmentation of each image', SegmentJson, {
-          'image/png': 'Label PNG (format=png) or tinted picture (format=overlay), one image'
+        200: answer({
+          description: 'The segmentation of each image',
+          headers: segmentHeaders,
+          json: { schema: SegmentJson, example: segmentExample },
+          binary: {
+            'image/png': 'format=png (the default): grey label PNG at the input\'s size, pixel = class index (8-bit, 16-bit above 256 classes); ' +
+              'format=overlay: the picture tinted with each class\'s colour, legend in x-legend. One image'
+          }
         }),
-        404: Type.Ref('ErrorBody', { description: 'Unknown head; the message lists the heads' }),
-        ...imageErrorResponses()
+        ...errorResponses(headErrorStatuses)
       }
     }
   }, async (request, reply) => {

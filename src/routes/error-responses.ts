@@ -1,0 +1,106 @@
+import { Type, type TSchema } from 'typebox'
+import type { ErrorCode } from '../errors.js'
+import { everyAnswerHeaders, retryHeaders } from './response-headers.js'
+
+interface ErrorExample { summary: string, value: { error: ErrorCode, message: string } }
+
+interface ErrorDoc { description: string, examples: Record<string, ErrorExample>, headers?: Record<string, TSchema> }
+
+const example = (summary: string, error: ErrorCode, message: string): ErrorExample => ({ summary, value: { error, message } })
+
+/**
+ * What each status means, with bodies a client really gets (the messages are those thrown in src/, with
+ * sample values), so that /docs shows what to branch on and what to read.
+ */
+const errorDocs: Record<number, ErrorDoc> = {
+  400: {
+    description: 'A parameter is invalid (the message names it and its valid range), the body holds no image, or a multipart form cannot be read',
+    examples: {
+      bad_parameter: example('A parameter outside its values', 'bad_request', 'pool must be one of: cls, mean, cls+mean'),
+      unknown_parameter: example('A parameter the endpoint does not take', 'bad_request', 'unknown querystring parameter "normalise"'),
+      empty_body: example('No image in the body', 'bad_request', 'the request has no image: send the image bytes as the body'),
+      out_of_range: example('A size outside its range', 'bad_request', 'size=4 is out of range: use native or a long side from 16 to 1024 pixels')
+    }
+  },
+  404: {
+    description: 'Unknown head (the message lists the heads), or no head of this task in the model',
+    examples: {
+      unknown_head: example('head= names no head', 'not_found', 'no head "ade20k"; heads: depth (depth), segmentation (segmentation)'),
+      no_head: example('The model has no head for the task', 'not_found', 'this model has no depth head; heads: (none)')
+    }
+  },
+  413: {
+    description: 'The body, a file or the decoded pixel count is over its limit (BODY_LIMIT_MB, MAX_FILES_PER_REQUEST, MAX_PIXELS)',
+    examples: {
+      pixels: example('Too many pixels (read from the header, before decoding)', 'payload_too_large',
+        'the image is 100000×100000 = 10000.0 megapixels; the limit is 150.0 megapixels'),
+      body: example('The body is over BODY_LIMIT_MB', 'payload_too_large', 'Request body is too large')
+    }
+  },
+  415: {
+    description: 'Not an image format this service decodes (JPEG, PNG, WebP, TIFF, GIF, AVIF), or a content type other than image/*, application/octet-stream and multipart/form-data',
+    examples: {
+      format: example('The bytes are no accepted image', 'unsupported_media_type',
+        'the body is PDF, not an image this service decodes; send JPEG, PNG, WebP, TIFF, GIF or AVIF'),
+      content_type: example('A JSON or text body', 'unsupported_media_type',
+        'Unsupported Media Type: send the image as the raw body with an image/* or application/octet-stream content type, or as multipart/form-data files')
+    }
+  },
+  422: {
+    description: 'The image cannot be decoded (truncated or corrupt)',
+    examples: {
+      truncated: example('A truncated JPEG', 'unprocessable_image', 'the jpeg image cannot be decoded (VipsJpeg: premature end of JPEG image); is the file complete?')
+    }
+  },
+  429: {
+    description: 'Overloaded: MAX_CONCURRENT_REQUESTS are in flight; retry after Retry-After seconds',
+    examples: {
+      overloaded: example('Too many requests in flight', 'overloaded', 'the service is at its limit of 64 requests in flight; retry after the Retry-After delay')
+    },
+    headers: retryHeaders
+  },
+  503: {
+    description: 'Not ready (the model is loading or failed to load) or shutting down; retry after Retry-After seconds',
+    examples: {
+      loading: example('The model is loading', 'not_ready', 'the model is still loading; retry shortly'),
+      shutting_down: example('SIGTERM received', 'shutting_down', 'the service is shutting down; retry on another replica')
+    },
+    headers: retryHeaders
+  },
+  504: {
+    description: 'The request passed its deadline (REQUEST_TIMEOUT_MS, TILED_REQUEST_TIMEOUT_MS with tile)',
+    examples: {
+      deadline: example('Past the deadline', 'deadline_exceeded',
+        'the request took longer than its 30000 ms deadline; send a smaller image or retry when the service is less busy')
+    }
+  },
+  500: {
+    description: 'Internal error; details are in the service log only, under x-request-id',
+    examples: {
+      internal: example('Anything unexpected', 'internal', 'internal error; it has been logged with this request\'s id')
+    }
+  }
+}
+
+/**
+ * One error answer in OpenAPI's per-content-type form: Fastify serialises it with the shared ErrorBody schema,
+ * and @fastify/swagger copies `description`, `headers` and the media object (examples included) as they are.
+ */
+export function errorResponse (status: number): TSchema {
+  const doc = errorDocs[status]
+  if (doc === undefined) throw new Error(`no documentation for status ${status}`)
+  return Type.Unsafe({
+    description: doc.description,
+    headers: doc.headers ?? everyAnswerHeaders,
+    content: { 'application/json': { schema: Type.Ref('ErrorBody'), examples: doc.examples } }
+  })
+}
+
+export const errorResponses = (statuses: number[]): Record<number, TSchema> =>
+  Object.fromEntries(statuses.map((status) => [status, errorResponse(status)]))
+
+/** What every image endpoint can answer besides 200. */
+export const imageErrorStatuses = [400, 413, 415, 422, 429, 503, 504, 500]
+
+/** The endpoints that pick a head also answer 404 for an unknown one. */
+export const headErrorStatuses = [400, 404, 413, 415, 422, 429, 503, 504, 500]
