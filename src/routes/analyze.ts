@@ -13,6 +13,7 @@ import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { errorResponses, headErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
 import { inferenceHeaders } from './response-headers.js'
+import { readSpacedPool } from './pool-alias.js'
 import { answer, StringEnum } from './schemas.js'
 import { ClassSummary, classesExample, summariseClasses } from './segment.js'
 
@@ -29,7 +30,7 @@ const AnalyzeQuery = Type.Object({
   })),
   pool: Type.Optional(StringEnum(['cls', 'mean', 'cls+mean'], {
     default: 'cls',
-    description: 'embed: CLS token, mean of the patch tokens (registers excluded), or both concatenated (write cls%2Bmean in a URL)',
+    description: 'embed: CLS token, mean of the patch tokens (registers excluded), or both concatenated (a bare + in a URL reads as a space: "cls mean" is accepted as cls+mean)',
     examples: ['cls', 'mean']
   })),
   normalize: Type.Optional(Type.Boolean({ default: false, description: 'embed: L2-normalise the embedding', examples: [false, true] })),
@@ -91,6 +92,7 @@ function parseTasks (value: string): Task[] {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/analyze', {
+    preValidation: readSpacedPool,
     schema: {
       summary: 'Several tasks from one backbone pass',
       description: 'Runs the backbone once per image (dense pass: aspect kept, capped or tiled) and feeds every requested ' +

@@ -6,13 +6,14 @@ import { parseDenseSize } from './parse-size.js'
 import { errorResponses, imageErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
 import { inferenceHeaders } from './response-headers.js'
+import { readSpacedPool } from './pool-alias.js'
 import { answer, StringEnum } from './schemas.js'
 
 const EmbedQuery = Type.Object({
   pool: Type.Optional(StringEnum(['cls', 'mean', 'cls+mean'], {
     default: 'cls',
     description: 'CLS token, mean of the patch tokens (registers excluded), or both concatenated (2·C values). ' +
-      'In a URL write cls+mean as cls%2Bmean: a bare + reads as a space',
+      'A bare + in a URL reads as a space; cls+mean arrives as "cls mean" and is accepted as such',
     examples: ['cls', 'mean', 'cls+mean']
   })),
   normalize: Type.Optional(Type.Boolean({ default: false, description: 'L2-normalise each embedding', examples: [false, true] })),
@@ -49,6 +50,7 @@ const embedExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/embed', {
+    preValidation: readSpacedPool,
     schema: {
       summary: 'Global embedding per image',
       description: 'Runs the backbone on each image (a batch for several multipart files) and pools its tokens.',

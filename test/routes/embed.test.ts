@@ -84,3 +84,15 @@ t.test('timing headers on the answer', async (t) => {
   t.ok(Number(response.headers['x-total-time']) >= Number(response.headers['x-inference-time']))
   t.match(response.headers['x-request-id'], /^[0-9a-f-]{36}$/)
 })
+
+t.test('pool=cls+mean typed into a URL (the + arrives as a space) still means cls+mean', async (t) => {
+  const app = await startApp(t, model)
+  const png = await patternPng(64, 64)
+  const typed = await app.inject({ method: 'POST', url: '/embed?pool=cls+mean', headers: imageHeaders(), payload: png })
+  const encoded = await app.inject({ method: 'POST', url: '/embed?pool=cls%2Bmean', headers: imageHeaders(), payload: png })
+  t.equal(typed.statusCode, 200)
+  t.same(typed.json(), encoded.json())
+  t.equal(typed.json().dim, 2 * channels)
+  const analyze = await app.inject({ method: 'POST', url: '/analyze?tasks=embed&pool=cls+mean', headers: imageHeaders(), payload: png })
+  t.equal(analyze.json().images[0].embedding.dim, 2 * channels)
+})
