@@ -1,6 +1,7 @@
 /**
  * npm run model:synthetic -- [--out models/synthetic-small] [--preset tiny|small|base] [--patch 16] [--registers 4]
  *   [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--no-heads]
+ *   [--attention plain|fused]
  *
  * Writes a model folder in the Hugging Face layout with random weights, marked synthetic everywhere it shows.
  */
@@ -20,7 +21,8 @@ const { values } = parseArgs({
     inline: { type: 'boolean', default: false },
     variants: { type: 'string', default: '' },
     classes: { type: 'string', default: '8' },
-    'no-heads': { type: 'boolean', default: false }
+    'no-heads': { type: 'boolean', default: false },
+    attention: { type: 'string', default: 'plain' }
   }
 })
 
@@ -38,6 +40,7 @@ function fail (message: string): never {
 
 const preset = values.preset as BackbonePreset
 if (!(preset in backbonePresets)) fail(`--preset must be one of ${Object.keys(backbonePresets).join(', ')}`)
+if (values.attention !== 'plain' && values.attention !== 'fused') fail(`--attention takes plain or fused, got ${values.attention}`)
 const variants = values.variants.split(',').filter((v) => v !== '')
 for (const v of variants) if (v !== 'fp16' && v !== 'quantized') fail(`--variants takes fp16 and quantized, got ${v}`)
 const spec = Object.fromEntries(Object.entries({ patchSize: integer('patch', values.patch), registers: integer('registers', values.registers) })
@@ -54,6 +57,7 @@ const model = writeSyntheticModel(out, {
   std: values.satellite ? SATELLITE_STD : undefined,
   externalData: !values.inline,
   variants: variants as Array<'fp16' | 'quantized'>,
+  attention: values.attention as 'plain' | 'fused',
   heads: values['no-heads'] ? false : { classes: integer('classes', values.classes) ?? 8 }
 })
 process.stdout.write(`wrote a SYNTHETIC ${preset} model (random weights, seed ${model.seed}; patch ${model.spec.patchSize}, ` +

@@ -44,6 +44,9 @@ export async function createSession (host: OrtHost, file: string, settings: Sess
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        // Memory patterns are planned per input shape and kept beside the arena: with the many shapes a server sees
+        // (dense sizes, tiles) they double the peak of a large shape seen twice.
+        enableMemPattern: false,
         extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } }
       })
       return { session, provider }

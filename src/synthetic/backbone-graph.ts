@@ -9,6 +9,14 @@ import { float, GraphBuilder, int, ints } from './onnx-builder.js'
  */
 export type SyntheticPrecision = 'fp32' | 'fp16' | 'quantized'
 
+/**
+ * plain: attention as MatMul, Softmax, MatMul, as PyTorch exports it (what hub exports such as onnx-community's
+ * contain): it materialises the [heads, N, N] score matrix, 400 MB per layer for a 1024² window of ViT-S.
+ * fused: onnxruntime's com.microsoft MultiHeadAttention, what its transformer optimizer writes: same numbers,
+ * memory linear in N.
+ */
+export type SyntheticAttention = 'plain' | 'fused'
+
 const FLOAT = 1
 const FLOAT16 = 10
 
@@ -16,9 +24,9 @@ const FLOAT16 = 10
  * A ViT with DINOv3's interface: `pixel_values` [B,3,H,W] (any multiple of the patch) in,
  * `last_hidden_state` [B, 1+R+h·w, C] (CLS, registers, patches row-major) and `pooler_output` [B,C] out.
  */
-export function buildBackboneGraph (spec: BackboneSpec, weights: BackboneWeights, precision: SyntheticPrecision): GraphBuilder {
+export function buildBackboneGraph (spec: BackboneSpec, weights: BackboneWeights, precision: SyntheticPrecision, attention: SyntheticAttention = 'plain'): GraphBuilder {
   const g = new GraphBuilder('synthetic_dinov3', 17)
-  const layers = new Layers(g, precision)
+  const layers = new Layers(g, precision, attention)
   const c = spec.hiddenSize
   const ioType = precision === 'fp16' ? 'float16' : 'float32'
 
@@ -94,7 +102,7 @@ function positionCode (g: GraphBuilder, layers: Layers, grid: string, weights: B
 
 /** The layer vocabulary of a ViT, written once for every precision. */
 class Layers {
-  constructor (private readonly g: GraphBuilder, private readonly precision: SyntheticPrecision) {}
+  constructor (private readonly g: GraphBuilder, private readonly precision: SyntheticPrecision, private readonly attentionForm: SyntheticAttention) {}
 
   floatWeight (name: string, data: Float32Array, dims: number[]): string {
     if (this.precision !== 'fp16') return this.g.weight(name, data, dims)
@@ -131,6 +139,10 @@ class Layers {
   attention (x: string, qkvWeights: LinearWeights, projWeights: LinearWeights, heads: number, c: number): string {
     const g = this.g
     const d = c / heads
+    if (this.attentionForm === 'fused') {
+      const [q, k, v] = g.op('Split', [this.linear(x, qkvWeights), g.int64s('qkv_split', [c, c, c])], { axis: int(-1) }, 3)
+      return this.linear(g.op1('MultiHeadAttention', [q, k, v], { num_heads: int(heads) }, undefined, 'com.microsoft'), projWeights)
+    }
     const qkv = g.op1('Transpose', [
       g.op1('Reshape', [this.linear(x, qkvWeights), g.int64s('qkv_heads', [0, 0, 3, heads, d])])
     ], { perm: ints([2, 0, 3, 1, 4]) })

@@ -51,6 +51,8 @@ export class GraphBuilder {
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = []
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = []
   private counter = 0
+  /** Operator domains beyond the standard one (com.microsoft contrib ops), each imported at version 1. */
+  private readonly domains = new Set<string>()
 
   constructor (private readonly name: string, private readonly opset = 17) {}
 
@@ -87,6 +89,7 @@ export class GraphBuilder {
     const names = typeof outputs === 'number'
       ? Array.from({ length: outputs }, () => this.unique(opType.toLowerCase()))
       : outputs
+    if (domain !== '') this.domains.add(domain)
     this.nodes.push({
       opType,
       domain,
@@ -99,8 +102,8 @@ export class GraphBuilder {
   }
 
   /** Shorthand for the common one-output node. */
-  op1 (opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, outputName?: string): string {
-    return this.op(opType, inputs, attributes, outputName === undefined ? 1 : [outputName])[0]
+  op1 (opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, outputName?: string, domain = ''): string {
+    return this.op(opType, inputs, attributes, outputName === undefined ? 1 : [outputName], domain)[0]
   }
 
   encode (options: { externalDataLocation?: string } = {}): EncodedModel {
@@ -128,7 +131,7 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'dinov3-serve synthetic',
-      opsetImport: [{ domain: '', version: this.opset }],
+      opsetImport: [{ domain: '', version: this.opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: {
         name: this.name,
         node: this.nodes,

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildBackboneGraph, type SyntheticPrecision } from './backbone-graph.js'
+import { buildBackboneGraph, type SyntheticAttention, type SyntheticPrecision } from './backbone-graph.js'
 import { backbonePresets, type BackbonePreset, type BackboneSpec } from './backbone-spec.js'
 import { makeBackboneWeights } from './backbone-weights.js'
 import { buildDepthHead, buildSegmentationHead } from './head-graphs.js'
@@ -25,6 +25,8 @@ export interface SyntheticModelOptions {
   externalData?: boolean
   /** Extra variants beside fp32: `model_fp16.onnx`, `model_quantized.onnx`. */
   variants?: Exclude<SyntheticPrecision, 'fp32'>[]
+  /** How attention is written (see SyntheticAttention); plain, as hub exports are, by default. */
+  attention?: SyntheticAttention
   /** Writes `heads/segmentation` (linear, with this many classes) and `heads/depth` (linear, metres). */
   heads?: boolean | { classes: number }
 }
@@ -55,7 +57,8 @@ export function writeSyntheticModel (dir: string, options: SyntheticModelOptions
   if (spec.hiddenSize % spec.heads !== 0) throw new Error(`hidden size ${spec.hiddenSize} is not divisible by ${spec.heads} heads`)
 
   mkdirSync(join(dir, 'onnx'), { recursive: true })
-  writeJson(join(dir, 'config.json'), huggingFaceConfig(spec, imageSize, preset, seed))
+  const attention = options.attention ?? 'plain'
+  writeJson(join(dir, 'config.json'), { ...huggingFaceConfig(spec, imageSize, preset, seed), synthetic_attention: attention })
   writeJson(join(dir, 'preprocessor_config.json'), {
     do_convert_rgb: true,
     do_normalize: true,
@@ -71,7 +74,7 @@ export function writeSyntheticModel (dir: string, options: SyntheticModelOptions
 
   const weights = makeBackboneWeights(spec, seed)
   for (const precision of ['fp32', ...(options.variants ?? [])] as SyntheticPrecision[]) {
-    const graph = buildBackboneGraph(spec, weights, precision)
+    const graph = buildBackboneGraph(spec, weights, precision, attention)
     writeOnnx(graph, join(dir, 'onnx', variantFile[precision]), options.externalData ?? false)
   }
   if (options.heads !== undefined && options.heads !== false) {

@@ -63,3 +63,23 @@ t.test('weights are deterministic from the seed; external data, variants, config
   t.same(out.predicted_depth.dims, [1, 1, 2, 3])
   t.ok((out.predicted_depth.data as Float32Array).every((v) => v > 0), 'positive depths')
 })
+
+t.test('fused attention (com.microsoft MultiHeadAttention) computes what plain attention does', async (t) => {
+  const [plain, fused] = [scratchDir(t), scratchDir(t)]
+  writeSyntheticModel(plain, { preset: 'tiny', seed: 9 })
+  writeSyntheticModel(fused, { preset: 'tiny', seed: 9, attention: 'fused', variants: ['quantized'] })
+  t.equal(JSON.parse(readFileSync(join(fused, 'config.json'), 'utf8')).synthetic_attention, 'fused')
+  const pixels = new ort.Tensor('float32', Float32Array.from({ length: 2 * 3 * 48 * 32 }, (_, i) => Math.cos(i * 0.11)), [2, 3, 48, 32])
+  const outputs: Float32Array[] = []
+  for (const dir of [plain, fused]) {
+    const session = await ort.InferenceSession.create(join(dir, 'onnx', 'model.onnx'))
+    outputs.push((await session.run({ pixel_values: pixels })).last_hidden_state.data as Float32Array)
+    await session.release()
+  }
+  let worst = 0
+  for (let i = 0; i < outputs[0].length; i++) worst = Math.max(worst, Math.abs(outputs[0][i] - outputs[1][i]))
+  t.ok(worst < 1e-4, `max |diff| ${worst}`)
+  const quantized = await ort.InferenceSession.create(join(fused, 'onnx', 'model_quantized.onnx'))
+  t.same((await quantized.run({ pixel_values: pixels })).last_hidden_state.dims, [2, 1 + 4 + 6, 32])
+  await quantized.release()
+})
