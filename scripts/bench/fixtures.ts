@@ -1,16 +1,28 @@
 import { mkdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { writeSyntheticModel } from '../../src/synthetic/synthetic-model.js'
+import { writeSyntheticModel, type SyntheticModelOptions } from '../../src/synthetic/synthetic-model.js'
 
 export const benchDir = join(process.cwd(), 'bench-results')
 
-/** The ViT-S/16-sized synthetic model with its heads and an int8 variant, written once and reused. */
+/**
+ * The ViT-S/16-sized synthetic model with its heads and an int8 variant, written once and reused. Its attention is
+ * fused (com.microsoft MultiHeadAttention), as exports optimised with onnxruntime's transformer optimizer are.
+ */
 export function benchModel (): string {
-  const dir = join(benchDir, 'models', 'synthetic-vits16')
+  return writtenOnce('synthetic-vits16-fused', { attention: 'fused', variants: ['quantized'], heads: { classes: 21 } })
+}
+
+/** The same weights with attention as PyTorch exports it (MatMul, Softmax, MatMul), for the memory comparison. */
+export function plainAttentionModel (): string {
+  return writtenOnce('synthetic-vits16-plain', { attention: 'plain' })
+}
+
+function writtenOnce (name: string, options: SyntheticModelOptions): string {
+  const dir = join(benchDir, 'models', name)
   if (!existsSync(join(dir, 'config.json'))) {
     mkdirSync(dir, { recursive: true })
-    writeSyntheticModel(dir, { preset: 'small', seed: 0, externalData: true, variants: ['quantized'], heads: { classes: 21 } })
+    writeSyntheticModel(dir, { preset: 'small', seed: 0, externalData: true, ...options })
   }
   return dir
 }

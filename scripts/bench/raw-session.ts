@@ -7,6 +7,7 @@ import ort from 'onnxruntime-node'
  */
 export class RawSession {
   private readonly tensors = new Map<number, ort.Tensor>()
+  private readonly warmed = new Set<number>()
 
   private constructor (private readonly session: ort.InferenceSession, private readonly size: number) {}
 
@@ -44,6 +45,27 @@ export class RawSession {
       latencies.push(performance.now() - t0)
     }
     return { images: latencies.length * batch, seconds: (performance.now() - started) / 1000, latencies }
+  }
+
+  /** One run, untimed, with nothing before it: for measuring what a single run costs in memory. */
+  async once (batch: number): Promise<void> {
+    await this.session.run({ pixel_values: this.tensor(batch) }, ['last_hidden_state'])
+  }
+
+  /** Times `runs` runs of one batch, each alone: for sizes where one run takes seconds. Warms up on first use. */
+  async times (batch: number, runs: number): Promise<number[]> {
+    const feeds = { pixel_values: this.tensor(batch) }
+    if (!this.warmed.has(batch)) {
+      await this.session.run(feeds, ['last_hidden_state'])
+      this.warmed.add(batch)
+    }
+    const latencies: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now()
+      await this.session.run(feeds, ['last_hidden_state'])
+      latencies.push(performance.now() - t0)
+    }
+    return latencies
   }
 
   async release (): Promise<void> {

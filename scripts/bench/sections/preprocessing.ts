@@ -3,7 +3,7 @@ import { denseGeometry, embedGeometry } from '../../../src/inference/geometry.js
 import { readModelFolder } from '../../../src/inference/model-folder.js'
 import { normalisationTable, toPixelTensor } from '../../../src/inference/normalize.js'
 import { photoJpeg } from '../fixtures.js'
-import { summarise, type LatencySummary } from '../stats.js'
+import { round, summarise, type LatencySummary } from '../stats.js'
 
 export interface PreprocessingTimes {
   megapixels: number
@@ -40,4 +40,18 @@ export async function preprocessingTimes (model: string, runs: number): Promise<
     toPixelTensor(await decodeRgb(jpeg, header, plan, decodeOptions), table, geometry.padded)
   })
   return { megapixels: 12, bytes: jpeg.length, embed, dense }
+}
+
+export function renderPreprocessing (p: PreprocessingTimes): string[] {
+  return [
+    '## Preprocessing a 12-megapixel JPEG',
+    '',
+    `A 4000×3000 JPEG (${round(p.bytes / 1e6, 2)} MB): header, decode with sharp/libvips, resize, normalisation into the model tensor.`,
+    '',
+    '| path | p50 ms | p95 ms |',
+    '|---|---:|---:|',
+    `| /embed (processor resize to 224×224) | ${round(p.embed.p50)} | ${round(p.embed.p95)} |`,
+    `| /features (native, capped to 1024 px long side) | ${round(p.dense.p50)} | ${round(p.dense.p95)} |`,
+    ''
+  ]
 }
