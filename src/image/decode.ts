@@ -92,7 +92,8 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
 
 /**
  * Decodes one horizontal band of rows, at native size. libvips reads the file sequentially and keeps only the rows
- * asked for, so a tiled pass over a huge image holds one band of windows, not the whole decoded picture.
+ * asked for, so a tiled pass over a huge image holds one strip, not the whole decoded picture. Each call decodes
+ * from the file's first row: callers ask for few, large bands (decode-strips.ts).
  */
 export async function decodeRows (bytes: Buffer, header: ImageHeader, top: number, height: number, options: DecodeOptions): Promise<RgbImage> {
   const pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })

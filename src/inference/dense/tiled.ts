@@ -2,6 +2,7 @@ import { decodeRows, type RgbImage } from '../../image/decode.js'
 import type { Engine } from '../engine.js'
 import type { RequestContext } from '../stages.js'
 import { MapAccumulator } from './blend.js'
+import { planStrips } from './decode-strips.js'
 import type { DenseImage } from './dense-image.js'
 import { targetMaps } from './target-maps.js'
 import type { DenseTarget } from './targets.js'
@@ -9,8 +10,8 @@ import { windowPixels } from './window-pixels.js'
 import { planWindows, type Origin, type Tiling, type WindowPlan } from './window-plan.js'
 
 /**
- * Sliding-window inference at native resolution: the image is decoded one band of rows at a time (one row of
- * windows), windows go through the backbone in batches (bounded by TILE_BATCH_PIXELS), and each batch's maps are
+ * Sliding-window inference at native resolution: the image is decoded one strip of rows at a time (see
+ * decode-strips.ts), windows go through the backbone in batches (bounded by TILE_BATCH_PIXELS), and each batch's maps are
  * blended at once into canvas-sized maps at the maps' resolution. Nothing of full image resolution is held.
  * Other requests' work interleaves between the batches.
  */
@@ -22,13 +23,14 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   const perBatch = Math.max(1, Math.floor(engine.tileBatchPixels / (plan.window.width * plan.window.height)))
   const rows = [...new Set(plan.origins.map((o) => o.y))]
 
-  for (const top of rows) {
+  for (const strip of planStrips(rows, plan.window.height, header)) {
     context.signal?.throwIfAborted()
-    const band = await context.times.time('decode', () =>
-      decodeRows(bytes, header, top, Math.min(plan.window.height, header.height - top), engine.decodeOptions))
-    const row = plan.origins.filter((o) => o.y === top)
-    for (let start = 0; start < row.length; start += perBatch) {
-      await runWindows(engine, band, row.slice(start, start + perBatch), plan, targets, accumulators, context)
+    const pixels = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
+    for (const top of strip.rows) {
+      const row = plan.origins.filter((o) => o.y === top)
+      for (let start = 0; start < row.length; start += perBatch) {
+        await runWindows(engine, pixels, strip.top, row.slice(start, start + perBatch), plan, targets, accumulators, context)
+      }
     }
   }
   const maps = await context.times.time('postprocess', () => accumulators.map((a) => a.finish()))
@@ -36,12 +38,12 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   return { header, geometry: { original, content: original, padded: plan.canvas }, maps }
 }
 
-/** One batch of windows of a band: normalise, run the backbone and the targets, blend their maps in. */
-async function runWindows (engine: Engine, band: RgbImage, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<void> {
+/** One batch of windows of a strip (its first row at `stripTop`): normalise, run the backbone and the targets, blend their maps in. */
+async function runWindows (engine: Engine, strip: RgbImage, stripTop: number, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<void> {
   context.signal?.throwIfAborted()
   const patch = engine.patchSize
   const table = engine.normalisationTable
-  const pixels = await context.times.time('preprocess', () => origins.map((origin) => windowPixels(band, table, { x: origin.x, y: 0 }, plan.window)))
+  const pixels = await context.times.time('preprocess', () => origins.map((origin) => windowPixels(strip, table, { x: origin.x, y: origin.y - stripTop }, plan.window)))
   const outputs = await engine.encodePixels(pixels.map((p) => ({ pixels: p, ...plan.window })), context)
   const maps = await context.times.time('inference', () => targetMaps({
     outputs,
