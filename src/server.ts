@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { hubReachable } from './hub/hub-reachable.js'
@@ -26,6 +27,7 @@ async function main (): Promise<void> {
   closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an uncaught error')
     else app.log.info({ signal }, 'closing: finishing requests in flight')
+    await drain(app)
     await app.close()
   })
 
@@ -38,6 +40,18 @@ async function main (): Promise<void> {
     await app.close()
     fail(`cannot serve the model: ${(error as Error).message}`)
   }
+}
+
+/**
+ * The first half of a graceful shutdown, before Fastify's close: refuse new work (503 shutting_down with
+ * Retry-After), stop accepting connections and wait until those still open are done, each closed after its answer.
+ * Fastify's close alone would answer requests arriving on open keep-alive connections with a bare 503 (no
+ * Retry-After, not the service's error body), and would wait for idle keep-alive connections until their timeout,
+ * far past the grace period.
+ */
+async function drain (app: FastifyInstance): Promise<void> {
+  app.stopAdmitting()
+  await new Promise<void>((resolve) => app.server.close(() => resolve()))
 }
 
 /** Says how to get a real model; never downloads one by itself. */

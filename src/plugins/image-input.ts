@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import sharp from 'sharp'
 import type { Config } from '../config.js'
@@ -48,14 +48,28 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
 
 async function multipartFiles (request: FastifyRequest, config: Readonly<Config>): Promise<Buffer[]> {
   const files: Buffer[] = []
-  for await (const part of request.parts()) {
-    if (part.type !== 'file') continue
-    const bytes = await part.toBuffer()
-    // busboy marks a file cut at the size limit instead of failing; a partial image must not be decoded.
-    if (part.file.truncated) {
-      throw new ServiceError('payload_too_large', `file "${part.filename}" is larger than the ${config.bodyLimitBytes} byte limit`)
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue
+      const bytes = await part.toBuffer()
+      // busboy marks a file cut at the size limit instead of failing; a partial image must not be decoded.
+      if (part.file.truncated) {
+        throw new ServiceError('payload_too_large', `file "${part.filename}" is larger than the ${config.bodyLimitBytes} byte limit`)
+      }
+      files.push(bytes)
     }
-    files.push(bytes)
+  } catch (error) {
+    throw malformedForm(error)
   }
   return files
+}
+
+/**
+ * busboy fails a form that ends early or lacks its boundary with a plain Error ("Unexpected end of multipart
+ * data", "Part terminated early…", "Multipart: Boundary not found"): the client's fault, a 400, not a 500.
+ * Errors with a code (the size and count limits) keep their own mapping in the error handler.
+ */
+function malformedForm (error: unknown): unknown {
+  if (error instanceof ServiceError || !(error instanceof Error) || (error as FastifyError).code !== undefined) return error
+  return badRequest(`the multipart form cannot be read (${error.message}); send complete multipart/form-data with its boundary, or the image as the raw body`)
 }

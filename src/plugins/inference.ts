@@ -7,6 +7,8 @@ import { syntheticFallbackModel } from '../synthetic/synthetic-cache.js'
 declare module 'fastify' {
   interface FastifyInstance {
     modelHost: ModelHost
+    /** Refuses new work from now on (503 shutting_down, not ready); what is admitted runs to its end. */
+    stopAdmitting: () => void
   }
 }
 
@@ -40,10 +42,11 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     })
     app.metrics.ready.set(1)
   }, () => {})
-  app.addHook('preClose', async () => {
+  app.decorate('stopAdmitting', () => {
     app.metrics.ready.set(0)
     host.state = 'closing'
   })
+  app.addHook('preClose', async () => app.stopAdmitting())
   app.addHook('onClose', async () => {
     await host.close()
   })

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
@@ -35,6 +36,7 @@ const timingHeaders: Record<Stage, string> = {
  * never reaches the model.
  */
 export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
+  enforceUploadTimeout(app.server, config.uploadTimeoutMs)
   let inFlight = 0
   app.decorateRequest('stageTimes', undefined)
   app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
@@ -49,9 +51,14 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     const timeoutMs = options.tiled === true ? config.tiledRequestTimeoutMs : config.requestTimeoutMs
     const deadline = setTimeout(() => controller.abort(new ServiceError('deadline_exceeded',
       `the request took longer than its ${timeoutMs} ms deadline; send a smaller image or retry when the service is less busy`)), timeoutMs)
+    // The permit comes back when the answer is done AND the work has stopped. An abort answers at once, but work
+    // already under way (a decode, a batch of windows) only stops at its next check: returning the permit before
+    // that would let a client that uploads and leaves, again and again, start work without bound.
+    let answered = false
+    let working = 0
     let released = false
-    const release = (): void => {
-      if (released) return
+    const releaseWhenDone = (): void => {
+      if (released || !answered || working > 0) return
       released = true
       clearTimeout(deadline)
       inFlight -= 1
@@ -59,7 +66,8 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     }
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) controller.abort(new ServiceError('client_closed', 'the client closed the connection'))
-      release()
+      answered = true
+      releaseWhenDone()
     })
     const times = new StageTimes(app.metrics.observeStage)
     this.stageTimes = times
@@ -67,7 +75,16 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     return {
       engine,
       context,
-      run: (work) => raceAbort(work(engine, context), controller.signal)
+      run: (work) => {
+        working += 1
+        const running = work(engine, context)
+        running.then(stopped, stopped)
+        return raceAbort(running, controller.signal)
+      }
+    }
+    function stopped (): void {
+      working -= 1
+      releaseWhenDone()
     }
   })
 
@@ -77,8 +94,23 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
       for (const [stage, header] of Object.entries(timingHeaders)) reply.header(header, times.ms[stage as Stage].toFixed(2))
     }
     reply.header('x-total-time', reply.elapsedTime.toFixed(2))
+    // While shutting down every answer closes its connection: a client must not send its next request on a
+    // connection that is about to go, and the listener can only finish closing once no connection is left.
+    if (app.modelHost.state === 'closing') reply.header('connection', 'close')
   })
 }, { name: 'request-control', dependencies: ['metrics', 'inference'] })
+
+/**
+ * UPLOAD_TIMEOUT_MS is Fastify's requestTimeout, which Fastify sets on the server after creating it. Two Node
+ * details then defeat it: with headersTimeout (60 s by default) above requestTimeout, Node swaps the two, so a body
+ * could trickle for a whole minute; and expired requests are looked for only every connectionsCheckingInterval
+ * (30 s by default). Both are set here, before the server listens (the interval is read when it starts listening).
+ */
+function enforceUploadTimeout (server: Server, uploadTimeoutMs: number): void {
+  server.headersTimeout = Math.min(server.headersTimeout, uploadTimeoutMs)
+  const checking = server as Server & { connectionsCheckingInterval: number }
+  checking.connectionsCheckingInterval = Math.min(checking.connectionsCheckingInterval, Math.max(50, Math.round(uploadTimeoutMs / 10)))
+}
 
 function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason)

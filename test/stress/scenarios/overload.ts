@@ -1,0 +1,139 @@
+import { summarise, type LatencySummary } from '../../../scripts/bench/stats.js'
+import { patternJpeg } from '../../helpers/images.js'
+import { closedLoop, openLoop, type Traffic } from './load-loops.js'
+import { countStatuses, errorCode, LoopbackClient, type Answer } from './loopback-client.js'
+import { sampleMemory } from './memory.js'
+import { check, mib, round, type Report } from './report.js'
+import { metric, startListening } from './service.js'
+
+export interface OverloadOptions {
+  /** MAX_CONCURRENT_REQUESTS: the requests the service admits at once. */
+  capacity: number
+  baselineMs: number
+  overloadMs: number
+  /** Offered load during the overload, as a multiple of the throughput measured at capacity. */
+  factor: number
+  /** Requests per caller after the overload, at capacity. */
+  recoveryRequestsEach: number
+  /** p99 of the accepted requests under overload (and after it) over the p99 at capacity. */
+  maxLatencyRatio: number
+  /** RSS and heap after the overload over before it. */
+  maxMemoryRatio: number
+}
+
+export const shortOverload: OverloadOptions = {
+  capacity: 4, baselineMs: 2000, overloadMs: 3000, factor: 10, recoveryRequestsEach: 6, maxLatencyRatio: 4, maxMemoryRatio: 1.5
+}
+
+export const longOverload: OverloadOptions = {
+  capacity: 4, baselineMs: 10_000, overloadMs: 60_000, factor: 10, recoveryRequestsEach: 50, maxLatencyRatio: 4, maxMemoryRatio: 1.25
+}
+
+const refusalCodes = new Set(['overloaded', 'shutting_down', 'not_ready'])
+
+/**
+ * 10× more requests than the service can take, for a bounded time, over real keep-alive connections: the excess is
+ * refused at once with Retry-After, the admitted requests keep their latency, memory does not grow, and the service
+ * is back to normal as soon as the load drops.
+ */
+export async function runOverload (options: OverloadOptions): Promise<Report> {
+  const service = await startListening({ MAX_CONCURRENT_REQUESTS: String(options.capacity) })
+  try {
+    // Large enough that the capacity is some 20 requests a second on the tiny model: ten times that is a load the
+    // generator, which shares the process, can still offer without becoming the bottleneck itself.
+    const jpeg = await patternJpeg(512, 512)
+    const segment = async (client: LoopbackClient): Promise<Answer> => client.post('/segment', jpeg, { timeoutMs: 30_000 })
+    await closedLoop(service.client, segment, options.capacity, { requestsEach: 5 })
+
+    const baseline = tally(await closedLoop(service.client, segment, options.capacity, { ms: options.baselineMs }))
+    const capacityRate = baseline.count / baseline.seconds
+    const before = sampleMemory()
+
+    // A pool of keep-alive connections, as a load balancer keeps: a new connection per request would measure the
+    // kernel's accept queue overflowing (SYN retries of a second and more), not the service.
+    const pool = new LoopbackClient(service.port, { maxSockets: options.factor * options.capacity })
+    const traffic = await openLoop(pool, segment, options.factor * capacityRate, options.overloadMs, options.factor * options.capacity * 20)
+    pool.close()
+    const overload = tally(traffic)
+    // Only tallies are kept: the answers are the generator's memory, not the service's.
+    traffic.answers.length = 0
+    const recovery = tally(await closedLoop(service.client, segment, options.capacity, { requestsEach: options.recoveryRequestsEach }))
+    const after = sampleMemory()
+    const inFlight = await metric(service.app, 'dinov3_requests_in_flight')
+    const queueDepth = await metric(service.app, 'dinov3_queue_depth')
+
+    const latencyRatio = overload.latency.p99 / baseline.latency.p99
+    const recoveryRatio = recovery.latency.p99 / baseline.latency.p99
+    const rssRatio = after.rss / before.rss
+    const heapRatio = after.heapUsed / before.heapUsed
+    const acceptedRate = overload.served / overload.seconds
+    return {
+      scenario: 'overload',
+      numbers: {
+        capacity: options.capacity,
+        'capacity req/s': round(capacityRate, 1),
+        'baseline p50 ms': round(baseline.latency.p50),
+        'baseline p99 ms': round(baseline.latency.p99),
+        'offered req/s': round(traffic.offeredRate, 1),
+        'overload requests': overload.count,
+        'overload statuses': overload.statuses,
+        'accepted req/s': round(acceptedRate, 1),
+        'accepted p50 ms': round(overload.latency.p50),
+        'accepted p99 ms': round(overload.latency.p99),
+        'p99 ratio overload/baseline': round(latencyRatio),
+        'drain ms': round(traffic.drainMs),
+        'recovery p99 ms': round(recovery.latency.p99),
+        'p99 ratio recovery/baseline': round(recoveryRatio),
+        'rss MiB before→after': `${mib(before.rss)}→${mib(after.rss)}`,
+        'heap MiB before→after': `${mib(before.heapUsed)}→${mib(after.heapUsed)}`
+      },
+      checks: [
+        check('at capacity every request is served', baseline.served === baseline.count, `${baseline.served}/${baseline.count} answered 200 (${baseline.statuses})`),
+        check('the generator really offered the overload', traffic.offeredRate >= options.factor * capacityRate * 0.5 && traffic.skipped === 0,
+          `${round(traffic.offeredRate, 1)} req/s offered for ${round(capacityRate, 1)} req/s of capacity, ${traffic.skipped} arrivals skipped`),
+        check('the excess is refused', overload.refused > overload.served, `${overload.refused} refused, ${overload.served} accepted`),
+        check('every refusal is 429/503 with Retry-After and an error code', overload.wellRefused === overload.refused,
+          `${overload.wellRefused}/${overload.refused}; statuses ${overload.statuses}`),
+        check('under overload the service still serves near its capacity', acceptedRate >= capacityRate * 0.5,
+          `${round(acceptedRate, 1)} req/s accepted vs ${round(capacityRate, 1)} at capacity`),
+        check('accepted requests keep a bounded latency', latencyRatio <= options.maxLatencyRatio,
+          `p99 ${round(overload.latency.p99)} ms vs ${round(baseline.latency.p99)} ms at capacity: ×${round(latencyRatio)} (limit ×${options.maxLatencyRatio})`),
+        check('it recovers at once: every next request is served', recovery.served === recovery.count, `${recovery.served}/${recovery.count} answered 200 (${recovery.statuses})`),
+        check('it recovers at once: baseline-like latency', recoveryRatio <= options.maxLatencyRatio,
+          `p99 ${round(recovery.latency.p99)} ms: ×${round(recoveryRatio)} of baseline (limit ×${options.maxLatencyRatio})`),
+        check('RSS stays bounded', rssRatio <= options.maxMemoryRatio, `×${round(rssRatio)} (limit ×${options.maxMemoryRatio})`),
+        check('the heap stays bounded', heapRatio <= options.maxMemoryRatio, `×${round(heapRatio)} (limit ×${options.maxMemoryRatio})`),
+        check('nothing left in flight or queued', inFlight === 0 && queueDepth === 0, `in flight ${inFlight}, queue depth ${queueDepth}`)
+      ]
+    }
+  } finally {
+    await service.close()
+  }
+}
+
+interface Tally {
+  count: number
+  seconds: number
+  served: number
+  /** Latency of the 200s. */
+  latency: LatencySummary
+  refused: number
+  /** Refusals as they should be: 429 or 503, Retry-After, and the service's error code. */
+  wellRefused: number
+  statuses: string
+}
+
+function tally ({ answers, seconds }: Traffic): Tally {
+  const served = answers.filter((a) => a.status === 200)
+  const refused = answers.filter((a) => a.status !== 200)
+  const wellRefused = refused.filter((a) => (a.status === 429 || a.status === 503) && a.headers['retry-after'] !== undefined && refusalCodes.has(errorCode(a) ?? ''))
+  return {
+    count: answers.length,
+    seconds,
+    served: served.length,
+    latency: summarise(served.map((a) => a.ms)),
+    refused: refused.length,
+    wellRefused: wellRefused.length,
+    statuses: countStatuses(answers)
+  }
+}
