@@ -1,6 +1,6 @@
 /**
  * npm run bench -- [--only embed,features,tiled,growth,peer,variants,preprocess,gpu] [--quick] [--seconds 24] [--rounds 6]
- *                  [--env KEY=VALUE ...] [--no-write]
+ *                  [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]
  *
  * Measures the service against the raw ONNX Runtime ceiling, against itself as images grow, and against
  * transformers.js, in one run on the ViT-S/16-sized synthetic model, and writes BENCHMARKS.md (with machine, date and
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     rounds: { type: 'string' },
+    concurrencies: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     'no-write': { type: 'boolean', default: false }
   }
@@ -42,7 +43,8 @@ const quick = values.quick
 const seconds = Number(values.seconds ?? (quick ? 4 : 24))
 const rounds = Number(values.rounds ?? (quick ? 2 : 6))
 const env = Object.fromEntries(values.env.map((pair) => pair.split('=') as [string, string]))
-const concurrencies = [1, 4, 8, 16]
+// Client concurrencies of the /embed and /features rows.
+const concurrencies = (values.concurrencies ?? '1,4,8,16').split(',').map(Number)
 
 const model = benchModel()
 const results: BenchResults = {

@@ -29,8 +29,11 @@ export function renderCeiling (c: CeilingComparison, text: { input: string, targ
     ),
     '',
     `Best: ${round(best.ratio, 3)}× the ceiling at concurrency ${best.concurrency}. ` +
-      `Latency at concurrency 1: p50 ${round(single?.result.latency.p50 ?? NaN)} ms against ` +
-      `${round(c.rawSingle.p50)} ms for one raw run, ${round(c.latencyOverheadMs)} ms more. ${text.targets}`,
+      (single === undefined
+        ? ''
+        : `Latency at concurrency 1: p50 ${round(single.result.latency.p50)} ms against ${round(c.rawSingle.p50)} ms for one raw run, ` +
+          `${round(c.latencyOverheadMs)} ms more. `) +
+      text.targets,
     ''
   ]
 }
