@@ -3,7 +3,14 @@ import { Worker } from 'node:worker_threads'
 import type { Ready, Request, Response, SessionDescription, SessionOptions, TensorData } from './protocol.js'
 
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
-type Ask = { kind: 'create', file: string, options: SessionOptions } | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[] } | { kind: 'release', sessionId: number }
+type Ask =
+  | { kind: 'create', file: string, options: SessionOptions }
+  | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[] }
+  | { kind: 'release', sessionId: number }
+  | { kind: 'close' }
+
+/** How long a closing inference thread may take to release its sessions and end before it is stopped by force. */
+const CLOSE_TIMEOUT_MS = 5000
 
 /** The part of an ONNX Runtime session the service uses, wherever the session lives. */
 export interface SessionLike {
@@ -68,13 +75,29 @@ export class OrtHost {
     }
   }
 
-  async close (): Promise<void> {
+  /**
+   * Releases every session on the inference thread and lets the thread end by itself. Terminating it while
+   * onnxruntime is inside native code (a release still in flight, say) can abort the whole process, so the
+   * forced stop is kept for a thread that has died or does not answer. Says which of the two happened.
+   */
+  async close (): Promise<'ended' | 'stopped'> {
     this.worker.removeAllListeners('exit')
+    const alive = this.failure === undefined
+    this.failure = new Error('the inference thread is closed')
+    const exited = new Promise<boolean>((resolve) => this.worker.once('exit', () => resolve(true)))
+    const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS).unref())
+    const closed = alive ? this.send({ kind: 'close' }).then(async () => exited, () => false) : Promise.resolve(false)
+    if (await Promise.race([closed, timedOut])) return 'ended'
     await this.worker.terminate()
+    return 'stopped'
   }
 
   private ask (request: Ask): Promise<unknown> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
+    return this.send(request)
+  }
+
+  private send (request: Ask): Promise<unknown> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })

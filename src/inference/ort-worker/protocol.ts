@@ -21,6 +21,7 @@ export type Request =
   | { id: number, kind: 'create', file: string, options: SessionOptions }
   | { id: number, kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[] }
   | { id: number, kind: 'release', sessionId: number }
+  | { id: number, kind: 'close' }
 
 export type Response =
   | { id: number, ok: true, value: unknown }

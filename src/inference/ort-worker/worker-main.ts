@@ -29,6 +29,13 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
     }
     return { value: description, transfer: [] }
   }
+  if (request.kind === 'close') {
+    for (const [sessionId, session] of sessions) {
+      sessions.delete(sessionId)
+      await session.release()
+    }
+    return { value: null, transfer: [] }
+  }
   const session = sessions.get(request.sessionId)
   if (session === undefined) throw new Error(`no session ${request.sessionId}`)
   if (request.kind === 'release') {
@@ -62,6 +69,9 @@ port.on('message', (request: Request) => {
   }, (error: unknown) => {
     const response: Response = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) }
     port.postMessage(response)
+  }).finally(() => {
+    // With every session released and nothing left to listen to, the thread ends by itself.
+    if (request.kind === 'close') port.close()
   })
 })
 
