@@ -9,7 +9,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { commandLineMistake, parseCommandLine } from './command-line.js'
 import { benchDir, benchModel } from './bench/fixtures.js'
 import { describeMachine } from './bench/machine.js'
 import { renderReport, type BenchResults } from './bench/report.js'
@@ -24,7 +24,10 @@ import { variants } from './bench/sections/variants.js'
 
 const allSections = ['gpu', 'embed', 'features', 'peer', 'variants', 'preprocess', 'tiled', 'growth']
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run bench -- [--only ${allSections.join(',')}] [--quick] [--seconds 24] [--rounds 6]
+                      [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]`
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -37,7 +40,7 @@ const { values } = parseArgs({
 })
 const sections = new Set(values.only?.split(',') ?? allSections)
 const unknown = [...sections].filter((s) => !allSections.includes(s))
-if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}: use ${allSections.join(', ')}`)
+if (unknown.length > 0) commandLineMistake(USAGE, `unknown section ${unknown.join(', ')}: use ${allSections.join(', ')}`)
 const quick = values.quick
 // Seconds and rounds of the alternating throughput comparisons (embed, features, peer, variants).
 const seconds = Number(values.seconds ?? (quick ? 4 : 24))

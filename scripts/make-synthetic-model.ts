@@ -5,11 +5,15 @@
  *
  * Writes a model folder in the Hugging Face layout with random weights, marked synthetic everywhere it shows.
  */
-import { parseArgs } from 'node:util'
+import { commandLineMistake, parseCommandLine } from './command-line.js'
 import { backbonePresets, type BackbonePreset } from '../src/synthetic/backbone-spec.js'
 import { SATELLITE_MEAN, SATELLITE_STD, writeSyntheticModel } from '../src/synthetic/synthetic-model.js'
 
-const { values } = parseArgs({
+const USAGE = `usage: npm run model:synthetic -- [--out models/synthetic-small] [--preset tiny|small|base] [--patch 16]
+         [--registers 4] [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized]
+         [--classes 8] [--no-heads] [--attention plain|fused]`
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     out: { type: 'string' },
     preset: { type: 'string', default: 'small' },
@@ -34,8 +38,7 @@ function integer (name: string, value: string | undefined): number | undefined {
 }
 
 function fail (message: string): never {
-  process.stderr.write(`${message}\n`)
-  process.exit(2)
+  return commandLineMistake(USAGE, message)
 }
 
 const preset = values.preset as BackbonePreset

@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
+import { commandLineMistake, parseCommandLine } from './command-line.js'
 import { longDisconnects, runDisconnects } from '../test/stress/scenarios/disconnects.js'
 import { describeFailure, fuzzSeed, longFuzz, replayFuzzCase, runFuzz } from '../test/stress/scenarios/fuzz.js'
 import { longOverload, runOverload } from '../test/stress/scenarios/overload.js'
@@ -32,15 +32,14 @@ const scenarios: Record<string, () => Promise<Report>> = {
   soak: async () => runSoak(longSoak)
 }
 
+const USAGE = `usage: npm run stress -- [${Object.keys(scenarios).join(' ')}] [--seed N] [--case N]`
+
 async function main (): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string' }, case: { type: 'string' } } })
+  const { values, positionals } = parseCommandLine(USAGE, { allowPositionals: true, options: { seed: { type: 'string' }, case: { type: 'string' } } })
   if (values.case !== undefined) return replay(Number(values.seed ?? fuzzSeed()), Number(values.case))
   if (values.seed !== undefined) process.env.FUZZ_SEED = values.seed
   const unknown = positionals.filter((name) => !(name in scenarios))
-  if (unknown.length > 0) {
-    console.error(`unknown scenario ${unknown.join(', ')}; the scenarios are ${Object.keys(scenarios).join(', ')}`)
-    return 2
-  }
+  if (unknown.length > 0) commandLineMistake(USAGE, `unknown scenario ${unknown.join(', ')}; the scenarios are ${Object.keys(scenarios).join(', ')}`)
   const chosen = positionals.length > 0 ? positionals : Object.keys(scenarios)
   const reports: Array<{ report: Report, seconds: number }> = []
   for (const name of chosen) {
