@@ -16,6 +16,6 @@ export function parseCommandLine<T extends ParseArgsConfig> (usage: string, conf
 
 /** Ends the script with exit code 2 after saying what was wrong with its command line. */
 export function commandLineMistake (usage: string, message: string): never {
-  process.stderr.write(`${message}\n${usage}\n`)
+  process.stderr.write(`error: ${message}\n\n${usage}\n`)
   process.exit(2)
 }

@@ -4,7 +4,6 @@
  * Exit codes: 0 pulled, 1 the pull failed, 2 bad command line.
  */
 import { isAbsolute, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isHubError } from '../src/hub/hub-errors.js';
 import {
   DEFAULT_MODELS_DIR,
@@ -15,6 +14,7 @@ import {
 } from '../src/hub/hub-settings.js';
 import { pullModel } from '../src/hub/pull-model.js';
 import { COMMON_VARIANTS } from '../src/hub/variant-files.js';
+import { commandLineMistake, parseCommandLine } from './command-line.js';
 
 const USAGE = `usage: npm run model:pull -- [hub id] [--variant ${COMMON_VARIANTS.join('|')}] [--revision ${DEFAULT_REVISION}] [--dir ${DEFAULT_MODELS_DIR}]
 
@@ -32,28 +32,23 @@ interface CommandLine {
   dir: string;
 }
 
-function parseCommandLine(args: string[]): CommandLine | 'help' {
-  const { values, positionals } = parseArgs({
-    args,
+function readCommandLine(): CommandLine {
+  const { values, positionals } = parseCommandLine(USAGE, {
     allowPositionals: true,
     strict: true,
     options: {
       variant: { type: 'string', default: 'fp32' },
       revision: { type: 'string', default: DEFAULT_REVISION },
       dir: { type: 'string', default: DEFAULT_MODELS_DIR },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) return 'help';
-  if (positionals.length > 1) throw new UsageError(`expected one hub id, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 1) commandLineMistake(USAGE, `expected one hub id, got ${positionals.length}: ${positionals.join(' ')}`);
   const variant = values.variant.trim();
-  if (!/^[\w-]+$/.test(variant)) throw new UsageError(`--variant must be a name such as fp16, got "${values.variant}"`);
+  if (!/^[\w-]+$/.test(variant)) commandLineMistake(USAGE, `--variant must be a name such as fp16, got "${values.variant}"`);
   const repoId = positionals[0] ?? DEFAULT_REPO_ID;
-  if (!isValidRepoId(repoId)) throw new UsageError(`"${repoId}" is not a hub id; expected owner/name, e.g. ${DEFAULT_REPO_ID}`);
+  if (!isValidRepoId(repoId)) commandLineMistake(USAGE, `"${repoId}" is not a hub id; expected owner/name, e.g. ${DEFAULT_REPO_ID}`);
   return { repoId, variant, revision: values.revision, dir: values.dir };
 }
-
-class UsageError extends Error {}
 
 /** What to put in MODEL=: relative when inside the working directory, as the README shows it. */
 function displayPath(path: string): string {
@@ -63,17 +58,7 @@ function displayPath(path: string): string {
 }
 
 async function main(): Promise<number> {
-  let commandLine: CommandLine | 'help';
-  try {
-    commandLine = parseCommandLine(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (commandLine === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const commandLine = readCommandLine();
 
   try {
     const { endpoint, token } = hubSettingsFromEnv();
