@@ -45,12 +45,7 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
   const url = `${service.url}${options.path}`
   const window = options.seconds / options.rounds
   try {
-    const rawByBatch: Record<number, number> = {}
-    for (const batch of options.batches) {
-      const { images, seconds } = await raw.run(batch, window)
-      rawByBatch[batch] = images / seconds
-    }
-    const bestBatch = Number(Object.entries(rawByBatch).sort((a, b) => b[1] - a[1])[0][0])
+    const { byBatch: rawByBatch, best: bestBatch } = await raw.sweep(options.batches, window)
 
     const rows: CeilingComparison['service'] = []
     let rawSingle: LatencySummary | undefined

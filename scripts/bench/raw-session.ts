@@ -47,6 +47,17 @@ export class RawSession {
     return { images: latencies.length * batch, seconds: (performance.now() - started) / 1000, latencies }
   }
 
+  /** Images per second at each batch size, each run for about `seconds`, and the batch that does the most. */
+  async sweep (batches: number[], seconds: number): Promise<{ byBatch: Record<number, number>, best: number }> {
+    const byBatch: Record<number, number> = {}
+    for (const batch of batches) {
+      const { images, seconds: took } = await this.run(batch, seconds)
+      byBatch[batch] = images / took
+    }
+    const best = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0][0])
+    return { byBatch, best }
+  }
+
   /** One run, untimed, with nothing before it: for measuring what a single run costs in memory. */
   async once (batch: number): Promise<void> {
     await this.session.run({ pixel_values: this.tensor(batch) }, ['last_hidden_state'])

@@ -76,7 +76,7 @@ export async function peerTransformers (model: string, options: { seconds: numbe
 
     const request = { url: `${service.url}/embed`, body, contentType: 'image/jpeg', concurrency: options.serviceConcurrency }
     assertAllOk(await load.run({ ...request, seconds: 0, warmupRequests: options.serviceConcurrency * 2 }), '/embed')
-    const ceilingBatch = await bestRawBatch(raw, [1, 2, 4, 8], Math.min(1, window))
+    const ceilingBatch = (await raw.sweep([1, 2, 4, 8], Math.min(1, window))).best
     const rows: PeerRow[] = []
     for (const concurrency of options.peerConcurrencies) {
       await closedLoop(() => peer.embed(body), concurrency, Math.min(1, window))
@@ -115,16 +115,6 @@ export async function peerTransformers (model: string, options: { seconds: numbe
     await peer.dispose()
     await raw.release()
   }
-}
-
-/** The batch size at which the raw session does the most images per second (224², pre-made tensors). */
-async function bestRawBatch (raw: RawSession, batches: number[], seconds: number): Promise<number> {
-  const rates = []
-  for (const batch of batches) {
-    const { images, seconds: took } = await raw.run(batch, seconds)
-    rates.push({ batch, rate: images / took })
-  }
-  return rates.reduce((a, b) => (b.rate > a.rate ? b : a)).batch
 }
 
 export function renderPeer (p: PeerComparison): string[] {
