@@ -5,6 +5,7 @@ import { float16ToFloat32, float32ToFloat16 } from './float16.js'
 import type { Size } from './geometry.js'
 import { ModelFolderError, type ModelFolder } from './model-folder.js'
 import { createSession, type SessionSettings } from './onnx-session.js'
+import { movableBuffer } from './ort-worker/movable.js'
 import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 
 /** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
@@ -62,12 +63,16 @@ export class Backbone {
   get registers (): number { return this.folder.config.registers }
   get runCount (): number { return this.runs }
 
-  /** pixels: [batch, 3, height, width] floats, already normalised. */
+  /**
+   * pixels: [batch, 3, height, width] floats, already normalised, made for this run: their buffer moves to the
+   * inference thread without a copy and is detached here.
+   */
   async run (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> {
     const data = this.inputType === 'float16' ? float32ToFloat16(pixels) : pixels
     const feeds = { pixel_values: { type: this.inputType, data, dims: [batch, 3, height, width] } }
+    const moving = movableBuffer(data)
     this.runs += 1
-    const result = await this.session.run(feeds, ['last_hidden_state'])
+    const result = await this.session.run(feeds, ['last_hidden_state'], moving === undefined ? [] : [moving])
     const hidden = result.last_hidden_state
     const [b, tokens, channels] = hidden.dims
     const values = hidden.type === 'float16' ? float16ToFloat32(hidden.data as Uint16Array) : hidden.data as Float32Array

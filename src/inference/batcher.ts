@@ -1,6 +1,5 @@
 import { ServiceError } from '../errors.js'
 import type { HiddenStates } from './backbone.js'
-import { sharedFloat32 } from './shared-memory.js'
 
 /** Normalised pixels of one image, [3, height, width], height and width multiples of the patch. */
 export interface PixelInput {
@@ -178,7 +177,7 @@ export class Batcher {
     const started = performance.now()
     const { height, width } = batch[0].input
     try {
-      const pixels = batch.length === 1 ? batch[0].input.pixels : concatenate(batch.map((job) => job.input.pixels))
+      const pixels = batchTensor(batch.map((job) => job.input.pixels))
       const hidden = await this.runner.run(pixels, batch.length, height, width)
       const inferenceMs = performance.now() - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
@@ -206,8 +205,12 @@ export class Batcher {
   }
 }
 
-function concatenate (parts: Float32Array[]): Float32Array {
-  const out = sharedFloat32(parts.reduce((sum, part) => sum + part.length, 0))
+/**
+ * A tensor made for the run, even for one image: the runner hands its buffer over to the inference thread, and each
+ * image keeps its own pixels (heads that take pixels read them afterwards).
+ */
+function batchTensor (parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0))
   let offset = 0
   for (const part of parts) {
     out.set(part, offset)

@@ -1,7 +1,6 @@
 import type { RgbImage } from '../image/decode.js'
 import type { Size } from './geometry.js'
 import type { Processor } from './processor.js'
-import { sharedFloat32 } from './shared-memory.js'
 
 /** Per channel, the normalised value of each of the 256 byte values: one lookup per sample instead of arithmetic. */
 export function normalisationTable (processor: Processor): Float32Array[] {
@@ -17,7 +16,7 @@ export function toPixelTensor (
   image: RgbImage,
   table: Float32Array[],
   padded: Size,
-  out: Float32Array = sharedFloat32(3 * padded.width * padded.height)
+  out: Float32Array = new Float32Array(3 * padded.width * padded.height)
 ): Float32Array {
   const { data, width, height } = image
   const plane = padded.width * padded.height

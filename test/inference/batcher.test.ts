@@ -411,3 +411,21 @@ t.test('images announced with expect() are waited for, up to incomingWaitMs; not
   t.ok(waited >= 190 && waited < 1000, `an announced image that never comes delays the batch by incomingWaitMs at most (${waited.toFixed(0)} ms)`)
   batcher.expect(-1)
 })
+
+t.test('every batch, even of one image, runs on a tensor of its own: the runner may move it, the images keep theirs', async (t) => {
+  const received: Float32Array[] = []
+  const runner: BackboneRunner = {
+    run: async (pixels, batch) => {
+      received.push(pixels)
+      return { data: new Float32Array(batch * 4), batch, tokens: 1, channels: 4 }
+    }
+  }
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
+  const alone = image(1)
+  await batcher.submit(alone)
+  t.not(received[0], alone.pixels, 'a batch of one is a copy, not the image\'s own array')
+  t.same(Array.from(received[0]), Array.from(alone.pixels))
+  const pair = [image(2), image(3)]
+  await Promise.all(batcher.submitAll(pair))
+  t.same(Array.from(received[1]), [...pair[0].pixels, ...pair[1].pixels])
+})

@@ -19,3 +19,20 @@ t.test('close releases the sessions and lets the inference thread end by itself,
     await t.rejects(host.createSession(file, {}), /the inference thread is closed/)
   }
 })
+
+t.test('feeds handed over move to the inference thread without a copy; others are copied and stay usable', async (t) => {
+  const file = join(syntheticModel({ preset: 'tiny' }), 'onnx', 'model.onnx')
+  const host = await OrtHost.start()
+  t.teardown(async () => { await host.close() })
+  const session = await host.createSession(file, { executionProviders: ['cpu'] })
+  const values = Float32Array.from({ length: 3 * 32 * 48 }, (_, i) => Math.sin(i))
+  const kept = { type: 'float32' as const, data: values.slice(), dims: [1, 3, 32, 48] }
+  const moved = { type: 'float32' as const, data: values.slice(), dims: [1, 3, 32, 48] }
+
+  const copied = await session.run({ pixel_values: kept }, ['last_hidden_state'])
+  t.equal(kept.data.length, values.length, 'a feed not handed over is still here after the run')
+  t.same(kept.data, values)
+  const handed = await session.run({ pixel_values: moved }, ['last_hidden_state'], [moved.data.buffer as ArrayBuffer])
+  t.equal(moved.data.buffer.byteLength, 0, 'a feed handed over is detached here: it moved, it was not copied')
+  t.same(handed.last_hidden_state.data, copied.last_hidden_state.data, 'and the run saw the same values')
+})

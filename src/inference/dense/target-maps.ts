@@ -1,7 +1,6 @@
 import type { TokenOutput } from '../batcher.js'
 import type { HeadFeeds } from '../heads/head.js'
 import type { PlanarMap } from '../resample.js'
-import { sharedFloat32 } from '../shared-memory.js'
 import { patchGrid } from '../tokens.js'
 import type { DenseTarget } from './targets.js'
 
@@ -52,9 +51,9 @@ export async function targetMaps (batch: EncodedBatch, targets: DenseTarget[]): 
   }))
 }
 
+/** The parts one after another, in a buffer of their own: a head's feeds move to the inference thread. */
 function stack (parts: Float32Array[], size: number): Float32Array {
-  if (parts.length === 1 && parts[0].length === size) return parts[0]
-  const out = sharedFloat32(parts.length * size)
+  const out = new Float32Array(parts.length * size)
   parts.forEach((part, i) => out.set(part.subarray(0, size), i * size))
   return out
 }

@@ -1,6 +1,5 @@
 import type { RgbImage } from '../../image/decode.js'
 import type { Size } from '../geometry.js'
-import { sharedFloat32 } from '../shared-memory.js'
 import type { Origin } from './window-plan.js'
 
 /**
@@ -8,7 +7,7 @@ import type { Origin } from './window-plan.js'
  * canvas's patch padding) it is 0, the same padding an untiled pass uses.
  */
 export function windowPixels (image: RgbImage, table: Float32Array[], origin: Origin, window: Size): Float32Array {
-  const out = sharedFloat32(3 * window.width * window.height)
+  const out = new Float32Array(3 * window.width * window.height)
   const plane = window.width * window.height
   const rows = Math.min(window.height, image.height - origin.y)
   const columns = Math.min(window.width, image.width - origin.x)

@@ -1,3 +1,4 @@
+import { movableBuffer } from '../ort-worker/movable.js'
 import type { SessionLike } from '../ort-worker/ort-host.js'
 import type { TensorData } from '../ort-worker/protocol.js'
 import type { HeadConfig, HeadTask } from './head-config.js'
@@ -5,7 +6,10 @@ import type { HeadConfig, HeadTask } from './head-config.js'
 export type HeadInput = 'patch_features' | 'cls_token' | 'pixel_values'
 export const headInputs: readonly HeadInput[] = ['patch_features', 'cls_token', 'pixel_values']
 
-/** What a head is given for one batch; it takes the parts its ONNX inputs name. */
+/**
+ * What a head is given for one batch; it takes the parts its ONNX inputs name, and their buffers move to the inference
+ * thread (detached here), so each part must be made for the run.
+ */
 export interface HeadFeeds {
   /** [B, C, h, w] */
   patchFeatures?: Float32Array
@@ -52,7 +56,8 @@ export class Head {
       if (input === 'cls_token') tensors[input] = { type: 'float32', data: required(feeds.clsToken, input), dims: [feeds.batch, feeds.channels] }
       if (input === 'pixel_values') tensors[input] = { type: 'float32', data: required(feeds.pixels, input), dims: [feeds.batch, 3, feeds.height, feeds.width] }
     }
-    const output = (await this.session.run(tensors, [this.outputName]))[this.outputName]
+    const handOver = Object.values(tensors).map((tensor) => movableBuffer(tensor.data)).filter((buffer) => buffer !== undefined)
+    const output = (await this.session.run(tensors, [this.outputName], handOver))[this.outputName]
     const dims = output.dims
     if (output.type !== 'float32') throw new Error(`head ${this.name} gave ${output.type}, expected float32`)
     // Depth heads may drop the channel axis: [B, h, w] is one plane.

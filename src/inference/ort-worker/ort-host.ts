@@ -18,7 +18,11 @@ export interface SessionLike {
   readonly outputNames: readonly string[]
   readonly inputMetadata: SessionDescription['inputMetadata']
   readonly outputMetadata: SessionDescription['outputMetadata']
-  run: (feeds: Record<string, TensorData>, fetches: string[]) => Promise<Record<string, TensorData>>
+  /**
+   * `handOver` lists buffers of the feeds that the caller gives up: they move to the inference thread without a
+   * copy and are detached here. Any other feed is copied.
+   */
+  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: ArrayBuffer[]) => Promise<Record<string, TensorData>>
   release: () => Promise<void>
 }
 
@@ -70,7 +74,7 @@ export class OrtHost {
       outputNames: description.outputNames,
       inputMetadata: description.inputMetadata,
       outputMetadata: description.outputMetadata,
-      run: async (feeds, fetches) => this.ask({ kind: 'run', sessionId, feeds, fetches }) as Promise<Record<string, TensorData>>,
+      run: async (feeds, fetches, handOver = []) => this.ask({ kind: 'run', sessionId, feeds, fetches }, handOver) as Promise<Record<string, TensorData>>,
       release: async () => { await this.ask({ kind: 'release', sessionId }) }
     }
   }
@@ -92,16 +96,16 @@ export class OrtHost {
     return 'stopped'
   }
 
-  private ask (request: Ask): Promise<unknown> {
+  private ask (request: Ask, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
-    return this.send(request)
+    return this.send(request, transfer)
   }
 
-  private send (request: Ask): Promise<unknown> {
+  private send (request: Ask, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ ...request, id } satisfies Request)
+      this.worker.postMessage({ ...request, id } satisfies Request, transfer)
     })
   }
 }

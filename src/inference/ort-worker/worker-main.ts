@@ -7,6 +7,7 @@ import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
+import { movableBuffer } from './movable.js'
 import type { Ready, Request, Response, SessionDescription, TensorData } from './protocol.js'
 
 const port = parentPort
@@ -43,16 +44,16 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
     await session.release()
     return { value: null, transfer: [] }
   }
-  // onnxruntime-node refuses views of shared memory: one copy here, instead of the two a structured clone makes.
-  const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) =>
-    [name, new ort.Tensor(t.type, t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data, t.dims)]))
+  // Feeds arrive moved (handed over) or copied: either way they are this thread's own, ready for onnxruntime.
+  const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
   const results = await session.run(feeds, request.fetches)
   const outputs: Record<string, TensorData> = {}
   const transfer: ArrayBuffer[] = []
   for (const [name, tensor] of Object.entries(results)) {
     const data = tensor.data as TensorData['data']
     outputs[name] = { type: tensor.type as TensorData['type'], data, dims: tensor.dims }
-    if (data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(data.buffer)
+    const buffer = movableBuffer(data)
+    if (buffer !== undefined) transfer.push(buffer)
   }
   return { value: outputs, transfer }
 }
