@@ -27,7 +27,7 @@ export interface Config {
   batchWaitMs: number
   /**
    * How long it waits for images of admitted requests that are still being decoded (only when there are some).
-   * 0 by default: an idle model runs what is ready, and the rest decode while it works (see README, Batching).
+   * 0 by default: an idle model runs what is ready, and the rest decode while it works (README, Architecture).
    */
   incomingWaitMs: number
   /** Requests admitted at once (decoding, queued or running); beyond it: 429 with Retry-After. */
