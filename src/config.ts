@@ -27,7 +27,7 @@ export interface Config {
   batchWaitMs: number
   /**
    * How long it waits for images of admitted requests that are still being decoded (only when there are some).
-   * 0 by default: an idle model runs what is ready, and the rest decode while it works (README, Architecture).
+   * The trade-off, measured both ways, is in the README (Architecture).
    */
   incomingWaitMs: number
   /** Requests admitted at once (decoding, queued or running); beyond it: 429 with Retry-After. */
@@ -67,7 +67,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),
     batchWaitMs: read.number('BATCH_WAIT_MS', 0, 0, 1000),
-    incomingWaitMs: read.number('BATCH_WAIT_FOR_DECODING_MS', 0, 0, 1000),
+    incomingWaitMs: read.number('BATCH_WAIT_FOR_DECODING_MS', 20, 0, 1000),
     maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 64, 1, 100_000),
     maxFilesPerRequest: read.integer('MAX_FILES_PER_REQUEST', 32, 1, 1024),
     requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),

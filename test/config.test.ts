@@ -17,7 +17,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     preprocessNice: 19,
     maxBatchSize: 8,
     batchWaitMs: 0,
-    incomingWaitMs: 0,
+    incomingWaitMs: 20,
     maxConcurrentRequests: 64,
     maxFilesPerRequest: 32,
     requestTimeoutMs: 30_000,
