@@ -5,7 +5,6 @@ import { float16ToFloat32, float32ToFloat16 } from './float16.js'
 import type { Size } from './geometry.js'
 import { ModelFolderError, type ModelFolder } from './model-folder.js'
 import { createSession, type SessionSettings } from './onnx-session.js'
-import { movableBuffer } from './ort-worker/movable.js'
 import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 
 /** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
@@ -70,9 +69,8 @@ export class Backbone {
   async run (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> {
     const data = this.inputType === 'float16' ? float32ToFloat16(pixels) : pixels
     const feeds = { pixel_values: { type: this.inputType, data, dims: [batch, 3, height, width] } }
-    const moving = movableBuffer(data)
     this.runs += 1
-    const result = await this.session.run(feeds, ['last_hidden_state'], moving === undefined ? [] : [moving])
+    const result = await this.session.run(feeds, ['last_hidden_state'], true)
     const hidden = result.last_hidden_state
     const [b, tokens, channels] = hidden.dims
     const values = hidden.type === 'float16' ? float16ToFloat32(hidden.data as Uint16Array) : hidden.data as Float32Array

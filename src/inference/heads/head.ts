@@ -1,4 +1,3 @@
-import { movableBuffer } from '../ort-worker/movable.js'
 import type { SessionLike } from '../ort-worker/ort-host.js'
 import type { TensorData } from '../ort-worker/protocol.js'
 import type { HeadConfig, HeadTask } from './head-config.js'
@@ -56,8 +55,7 @@ export class Head {
       if (input === 'cls_token') tensors[input] = { type: 'float32', data: required(feeds.clsToken, input), dims: [feeds.batch, feeds.channels] }
       if (input === 'pixel_values') tensors[input] = { type: 'float32', data: required(feeds.pixels, input), dims: [feeds.batch, 3, feeds.height, feeds.width] }
     }
-    const handOver = Object.values(tensors).map((tensor) => movableBuffer(tensor.data)).filter((buffer) => buffer !== undefined)
-    const output = (await this.session.run(tensors, [this.outputName], handOver))[this.outputName]
+    const output = (await this.session.run(tensors, [this.outputName], true))[this.outputName]
     const dims = output.dims
     if (output.type !== 'float32') throw new Error(`head ${this.name} gave ${output.type}, expected float32`)
     // Depth heads may drop the channel axis: [B, h, w] is one plane.

@@ -8,3 +8,13 @@ export function movableBuffer (view: TensorData['data']): ArrayBuffer | undefine
   const { buffer } = view
   return buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength ? buffer : undefined
 }
+
+/** The movable buffers of some tensors, each once (a buffer listed twice makes postMessage throw). */
+export function movableBuffers (tensors: TensorData[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>()
+  for (const tensor of tensors) {
+    const buffer = movableBuffer(tensor.data)
+    if (buffer !== undefined) buffers.add(buffer)
+  }
+  return [...buffers]
+}

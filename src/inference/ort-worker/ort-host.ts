@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
+import { movableBuffers } from './movable.js'
 import type { Ready, Request, Response, SessionDescription, SessionOptions, TensorData } from './protocol.js'
 
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
@@ -19,10 +20,10 @@ export interface SessionLike {
   readonly inputMetadata: SessionDescription['inputMetadata']
   readonly outputMetadata: SessionDescription['outputMetadata']
   /**
-   * `handOver` lists buffers of the feeds that the caller gives up: they move to the inference thread without a
-   * copy and are detached here. Any other feed is copied.
+   * With `handOver`, the caller gives its feeds up: each one that spans its whole buffer moves to the inference
+   * thread without a copy and is detached here. Without it, or for a view into a larger buffer, feeds are copied.
    */
-  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: ArrayBuffer[]) => Promise<Record<string, TensorData>>
+  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: boolean) => Promise<Record<string, TensorData>>
   release: () => Promise<void>
 }
 
@@ -74,7 +75,8 @@ export class OrtHost {
       outputNames: description.outputNames,
       inputMetadata: description.inputMetadata,
       outputMetadata: description.outputMetadata,
-      run: async (feeds, fetches, handOver = []) => this.ask({ kind: 'run', sessionId, feeds, fetches }, handOver) as Promise<Record<string, TensorData>>,
+      run: async (feeds, fetches, handOver = false) =>
+        this.ask({ kind: 'run', sessionId, feeds, fetches }, handOver ? movableBuffers(Object.values(feeds)) : []) as Promise<Record<string, TensorData>>,
       release: async () => { await this.ask({ kind: 'release', sessionId }) }
     }
   }

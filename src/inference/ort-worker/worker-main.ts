@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
-import { movableBuffer } from './movable.js'
+import { movableBuffers } from './movable.js'
 import type { Ready, Request, Response, SessionDescription, TensorData } from './protocol.js'
 
 const port = parentPort
@@ -48,14 +48,10 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
   const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
   const results = await session.run(feeds, request.fetches)
   const outputs: Record<string, TensorData> = {}
-  const transfer: ArrayBuffer[] = []
   for (const [name, tensor] of Object.entries(results)) {
-    const data = tensor.data as TensorData['data']
-    outputs[name] = { type: tensor.type as TensorData['type'], data, dims: tensor.dims }
-    const buffer = movableBuffer(data)
-    if (buffer !== undefined) transfer.push(buffer)
+    outputs[name] = { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims }
   }
-  return { value: outputs, transfer }
+  return { value: outputs, transfer: movableBuffers(Object.values(outputs)) }
 }
 
 port.on('message', (request: Request) => {
