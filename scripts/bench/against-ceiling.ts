@@ -1,3 +1,4 @@
+import { compareCpu, type CpuComparison, CpuTally, ownCpuMs, processCpuMs } from './cpu-time.js'
 import type { LoadResult } from './load.js'
 import { ortSettings } from './ort-settings.js'
 import { RawSession } from './raw-session.js'
@@ -26,7 +27,7 @@ export interface CeilingComparison {
   rawByBatch: Record<number, number>
   bestBatch: number
   rawSingle: LatencySummary
-  service: Array<{ concurrency: number, result: LoadResult, raw: number, ratio: number }>
+  service: Array<{ concurrency: number, result: LoadResult, raw: number, ratio: number, cpu: CpuComparison }>
   /** Service p50 at concurrency 1 minus the raw single-image p50, measured in alternation, in ms. */
   latencyOverheadMs: number
   rounds: number
@@ -57,18 +58,22 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
       let rawSeconds = 0
       const rawLatencies: number[] = []
       const windows: LoadResult[] = []
+      const ceilingCpu = new CpuTally()
+      const serviceCpu = new CpuTally()
       for (let round = 0; round < options.rounds; round++) {
-        const r = await raw.run(bestBatch, window)
+        // run() starts with one untimed run of the batch, which the CPU time includes.
+        const r = await ceilingCpu.measure(ownCpuMs, async () => raw.run(bestBatch, window), (run) => run.images + bestBatch)
         rawImages += r.images
         rawSeconds += r.seconds
         // Single-image latency of the raw session, beside the service's at concurrency 1.
         if (concurrency === 1) rawLatencies.push(...(await raw.run(1, window / 2)).latencies)
-        windows.push(await load.run({ ...request, seconds: window, warmupRequests: 0 }))
+        windows.push(await serviceCpu.measure(() => processCpuMs(service.pid),
+          async () => load.run({ ...request, seconds: window, warmupRequests: 0 }), (answered) => answered.requests))
       }
       const result = mergeWindows(windows)
       assertAllOk(result, `${options.path} at concurrency ${concurrency}`)
       const ceiling = rawImages / rawSeconds
-      rows.push({ concurrency, result, raw: ceiling, ratio: result.throughput / ceiling })
+      rows.push({ concurrency, result, raw: ceiling, ratio: result.throughput / ceiling, cpu: compareCpu(ceilingCpu, serviceCpu) })
       if (concurrency === 1) {
         rawSingle = summarise(rawLatencies)
         latencyOverheadMs = result.latency.p50 - rawSingle.p50

@@ -11,10 +11,13 @@ export async function embedThroughput (model: string, options: { seconds: number
 }
 
 export function renderEmbed (embed: EmbedThroughput): string[] {
-  const best = Math.max(...embed.service.map((r) => r.ratio))
+  const atEight = embed.service.find((r) => r.concurrency === 8)
   return renderCeiling(embed, {
     input: 'a 500×375 JPEG, resized to 224×224 by the processor',
-    targets: `Targets: ≥ 0.95× the ceiling (${best >= 0.95 ? 'met' : 'missed'} in this run)` +
+    targets: (atEight === undefined
+      ? 'Targets: ≥ 0.95× the ceiling at concurrency 8 (not measured in this run)'
+      : `Targets: ≥ 0.95× the ceiling at concurrency 8 (${atEight.ratio >= 0.95 ? 'met' : 'missed'} in this run: ${round(atEight.ratio, 3)}, ` +
+        `at most ${round(atEight.cpu.ratioBound, 3)} from CPU time)`) +
       (Number.isFinite(embed.latencyOverheadMs) ? `, ≤ 10 ms over the raw latency (${embed.latencyOverheadMs <= 10 ? 'met' : 'missed'}, ${round(embed.latencyOverheadMs)} ms).` : '.')
   })
 }
