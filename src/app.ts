@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
+import { clientErrorAnswerer } from './plugins/client-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import imageInput from './plugins/image-input.js'
 import inference from './plugins/inference.js'
@@ -28,6 +29,7 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.uploadTimeoutMs,
+    clientErrorHandler: clientErrorAnswerer(config.uploadTimeoutMs),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } }

@@ -2,10 +2,12 @@
 export const errorStatus = {
   bad_request: 400,
   not_found: 404,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable_image: 422,
   overloaded: 429,
+  headers_too_large: 431,
   not_ready: 503,
   shutting_down: 503,
   deadline_exceeded: 504,

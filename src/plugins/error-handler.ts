@@ -1,6 +1,7 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { ServiceError, type ErrorCode } from '../errors.js'
+import { refusedConnections } from './client-errors.js'
 
 /** Fastify's and @fastify/multipart's own errors, mapped onto the service's closed set. */
 const frameworkCodes: Record<string, ErrorCode> = {
@@ -13,10 +14,13 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
-  FST_PROTO_VIOLATION: 'bad_request'
+  FST_PROTO_VIOLATION: 'bad_request',
+  // The connection closed while the body was being read ("aborted"): the client left, or UPLOAD_TIMEOUT_MS cut it off.
+  ECONNRESET: 'client_closed'
 }
 
 const frameworkMessages: Partial<Record<ErrorCode, string>> = {
+  client_closed: 'the connection closed before the whole body arrived',
   unsupported_media_type: 'send the image as the raw body with an image/* or application/octet-stream content type, or as multipart/form-data files'
 }
 
@@ -24,7 +28,8 @@ const frameworkMessages: Partial<Record<ErrorCode, string>> = {
 export default fp(async (app) => {
   app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
     const failure = toServiceError(error)
-    app.metrics.failures.inc({ code: failure.code })
+    // A connection refused for a timeout was counted when it was answered (client-errors.ts).
+    if (!refusedConnections.has(request.raw.socket)) app.metrics.failures.inc({ code: failure.code })
     if (failure.code === 'internal') {
       request.log.error({ err: error }, 'request failed')
     } else {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client'
-import type { ErrorCode } from '../errors.js'
+import { errorStatus, type ErrorCode } from '../errors.js'
 import type { BatcherObserver } from '../inference/batcher.js'
 import type { Stage } from '../inference/stages.js'
 
@@ -89,10 +89,7 @@ export class ServiceMetrics {
   constructor () {
     collectDefaultMetrics({ register: this.registry })
     // Every failure code shows as 0 from the start, so that rate() works before the first failure.
-    for (const code of ['bad_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'unprocessable_image',
-      'overloaded', 'not_ready', 'shutting_down', 'deadline_exceeded', 'client_closed', 'internal'] satisfies ErrorCode[]) {
-      this.failures.inc({ code }, 0)
-    }
+    for (const code of Object.keys(errorStatus) as ErrorCode[]) this.failures.inc({ code }, 0)
   }
 
   observeStage = (stage: Stage, seconds: number): void => {

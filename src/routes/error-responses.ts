@@ -29,6 +29,14 @@ const errorDocs: Record<number, ErrorDoc> = {
       no_head: example('The model has no head for the task', 'not_found', 'this model has no depth head; heads: (none)')
     }
   },
+  408: {
+    description: 'The request did not arrive in full within UPLOAD_TIMEOUT_MS (headers or body sent too slowly); answered by the connection, which then closes, so only x-request-id comes with it',
+    examples: {
+      slow_body: example('A body that stops arriving', 'request_timeout',
+        'the request did not arrive in full within 60000 ms (UPLOAD_TIMEOUT_MS); send the body without pauses')
+    },
+    headers: { 'x-request-id': everyAnswerHeaders['x-request-id'] }
+  },
   413: {
     description: 'The body, a file or the decoded pixel count is over its limit (BODY_LIMIT_MB, MAX_FILES_PER_REQUEST, MAX_PIXELS)',
     examples: {
@@ -100,7 +108,7 @@ export const errorResponses = (statuses: number[]): Record<number, TSchema> =>
   Object.fromEntries(statuses.map((status) => [status, errorResponse(status)]))
 
 /** What every image endpoint can answer besides 200. */
-export const imageErrorStatuses = [400, 413, 415, 422, 429, 503, 504, 500]
+export const imageErrorStatuses = [400, 408, 413, 415, 422, 429, 503, 504, 500]
 
 /** The endpoints that pick a head also answer 404 for an unknown one. */
-export const headErrorStatuses = [400, 404, 413, 415, 422, 429, 503, 504, 500]
+export const headErrorStatuses = [400, 404, 408, 413, 415, 422, 429, 503, 504, 500]

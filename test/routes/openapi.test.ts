@@ -15,25 +15,25 @@ const endpoints: Record<string, { method: 'get' | 'post', parameters: Record<str
   '/embed': {
     method: 'post',
     parameters: { pool: { enum: ['cls', 'mean', 'cls+mean'], default: 'cls' }, normalize: { default: false }, format: { enum: ['json', 'npy'], default: 'json' }, size: { default: 'processor' } },
-    errors: [400, 413, 415, 422, 429, 503, 504, 500],
+    errors: [400, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/json', 'application/x-npy']
   },
   '/features': {
     method: 'post',
     parameters: { format: { enum: ['npy', 'json', 'png'], default: 'npy' }, ...dense },
-    errors: [400, 413, 415, 422, 429, 503, 504, 500],
+    errors: [400, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/json', 'application/x-npy', 'image/png']
   },
   '/segment': {
     method: 'post',
     parameters: { format: { enum: ['png', 'json', 'overlay'], default: 'png' }, head: {}, ...dense },
-    errors: [400, 404, 413, 415, 422, 429, 503, 504, 500],
+    errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/json', 'image/png']
   },
   '/depth': {
     method: 'post',
     parameters: { format: { enum: ['npy', 'png', 'color'], default: 'npy' }, head: {}, ...dense },
-    errors: [400, 404, 413, 415, 422, 429, 503, 504, 500],
+    errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/x-npy', 'image/png']
   },
   '/analyze': {
@@ -46,7 +46,7 @@ const endpoints: Record<string, { method: 'get' | 'post', parameters: Record<str
       depth_head: {},
       ...dense
     },
-    errors: [400, 404, 413, 415, 422, 429, 503, 504, 500],
+    errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/json']
   },
   '/models': { method: 'get', parameters: {}, errors: [503, 500], formats: ['application/json'] },

@@ -1,0 +1,118 @@
+import { connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { startApp } from '../helpers/app.js'
+import { syntheticModel } from '../helpers/models.js'
+
+interface RawAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string
+  /** When the first byte of the answer came, from the first write. */
+  answeredAfterMs: number
+}
+
+/** Writes `chunks` to a fresh connection, the next one only after `pauseMs`, and reads until the server hangs up. */
+async function sendRaw (port: number, chunks: string[], pauseMs = 0): Promise<RawAnswer> {
+  const socket = connect(port, '127.0.0.1')
+  let text = ''
+  const started = performance.now()
+  let answeredAfterMs = NaN
+  socket.on('data', (data) => {
+    if (text === '') answeredAfterMs = performance.now() - started
+    text += data.toString('latin1')
+  })
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+  socket.on('error', () => {})
+  for (const [i, chunk] of chunks.entries()) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    if (!socket.destroyed) socket.write(chunk)
+  }
+  await closed
+  const [head, body = ''] = text.split('\r\n\r\n')
+  const [statusLine, ...headerLines] = head.split('\r\n')
+  const headers = Object.fromEntries(headerLines.map((line) => {
+    const colon = line.indexOf(':')
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]
+  }))
+  return { status: Number(statusLine.split(' ')[1]), headers, body, answeredAfterMs }
+}
+
+t.test('what Node refuses before routing is answered in the service\'s error model, counted and logged', async (t) => {
+  const app = await startApp(t, syntheticModel({ preset: 'tiny' }), { UPLOAD_TIMEOUT_MS: '300' })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+
+  const cases = [
+    {
+      name: 'a body that stops arriving',
+      chunks: ['POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n\x89PNG', 'more'],
+      pauseMs: 1500,
+      status: 408,
+      code: 'request_timeout',
+      message: /did not arrive in full within 300 ms \(UPLOAD_TIMEOUT_MS\)/
+    },
+    {
+      name: 'headers that never end',
+      chunks: ['POST /embed HTTP/1.1\r\nHost: x\r\n'],
+      pauseMs: 0,
+      status: 408,
+      code: 'request_timeout',
+      message: /300 ms/
+    },
+    {
+      name: 'headers over Node\'s limit',
+      chunks: [`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+      pauseMs: 0,
+      status: 431,
+      code: 'headers_too_large',
+      message: /headers are over the limit of 16384 bytes/
+    },
+    {
+      name: 'bytes that are not HTTP',
+      chunks: ['HELLO THERE\r\n\r\n'],
+      pauseMs: 0,
+      status: 400,
+      code: 'bad_request',
+      message: /not valid HTTP\/1\.1 \(HPE_/
+    }
+  ]
+  for (const c of cases) {
+    const answer = await sendRaw(port, c.chunks, c.pauseMs)
+    t.equal(answer.status, c.status, `${c.name}: ${c.status}`)
+    t.match(answer.headers['content-type'], /application\/json/, `${c.name}: JSON`)
+    t.match(answer.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${c.name}: an x-request-id`)
+    t.equal(answer.headers.connection, 'close', `${c.name}: the connection closes`)
+    t.equal(Number(answer.headers['content-length']), Buffer.byteLength(answer.body), `${c.name}: content-length fits the body`)
+    const body = JSON.parse(answer.body)
+    t.same(Object.keys(body).sort(), ['error', 'message'], `${c.name}: {error, message}`)
+    t.equal(body.error, c.code, `${c.name}: ${c.code}`)
+    t.match(body.message, c.message, `${c.name}: ${body.message}`)
+    if (c.pauseMs > 0) t.ok(answer.answeredAfterMs < c.pauseMs, `${c.name}: answered at the timeout, before the client wrote again (${Math.round(answer.answeredAfterMs)} ms)`)
+  }
+
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /dinov3_failures_total\{code="request_timeout"\} 2\n/)
+  t.match(metrics, /dinov3_failures_total\{code="headers_too_large"\} 1\n/)
+  t.match(metrics, /dinov3_failures_total\{code="bad_request"\} 1\n/)
+  t.match(metrics, /dinov3_failures_total\{code="client_closed"\} 0\n/, 'the request cut off by the timeout is not counted twice')
+
+  const live = await fetch(`http://127.0.0.1:${port}/health/live`)
+  t.equal(live.status, 200, 'the server answers the next request')
+})
+
+t.test('a client that resets mid-body is not answered, and is counted once, as client_closed', async (t) => {
+  const app = await startApp(t, syntheticModel({ preset: 'tiny' }), { UPLOAD_TIMEOUT_MS: '300' })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise((resolve) => socket.on('connect', resolve))
+  socket.write('POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100\r\n\r\nab')
+  socket.resetAndDestroy()
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /dinov3_failures_total\{code="client_closed"\} 1\n/)
+  t.match(metrics, /dinov3_failures_total\{code="request_timeout"\} 0\n/, 'no timeout counted for a client that is gone')
+  t.match(metrics, /dinov3_failures_total\{code="bad_request"\} 0\n/)
+})
