@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import { clientErrorAnswerer } from './plugins/client-errors.js'
+import { clientErrorAnswerer, requestIds } from './plugins/client-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import imageInput from './plugins/image-input.js'
 import inference from './plugins/inference.js'
@@ -35,6 +35,9 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.addHook('onRequest', async (request) => {
+    requestIds.set(request.raw, request.id)
+  })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { maxHeaderSize, type ServerResponse } from 'node:http'
+import { type IncomingMessage, maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { ServiceError } from '../errors.js'
@@ -14,11 +14,15 @@ interface ConnectionError extends Error {
  */
 export const refusedConnections = new WeakSet<Socket>()
 
+/** The id of each request Fastify has started, so that a refusal while its body arrives answers under that id. */
+export const requestIds = new WeakMap<IncomingMessage, string>()
+
 /**
- * Answers what Node refuses before Fastify sees a request: a body that has not arrived within UPLOAD_TIMEOUT_MS,
+ * Answers what Node refuses at the connection: headers or a body that have not arrived within UPLOAD_TIMEOUT_MS,
  * headers over Node's size limit, bytes that are not HTTP. Without it the client would get Fastify's default body,
  * not the service's `{error, message}`. It is a server option (`clientErrorHandler`), called with the Fastify
- * instance as `this`: no request exists, so the answer gets an id of its own, logged beside the code.
+ * instance as `this`. The answer carries the id of the request being read, or a new one when none was started, and
+ * the log line has the same id.
  */
 export function clientErrorAnswerer (uploadTimeoutMs: number) {
   return function answerClientError (this: FastifyInstance, error: ConnectionError, socket: Socket): void {
@@ -29,14 +33,14 @@ export function clientErrorAnswerer (uploadTimeoutMs: number) {
       return
     }
     const failure = describe(error, uploadTimeoutMs)
-    const id = randomUUID()
+    const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined
+    const id = (response === undefined ? undefined : requestIds.get(response.req)) ?? randomUUID()
     this.metrics.failures.inc({ code: failure.code })
     this.log.info({ reqId: id, code: failure.code, reason: error.code ?? error.message }, 'connection refused')
     // As Node does: answer only if no response has started on this connection, or the bytes would corrupt it.
-    const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
-    if (socket.writable && (response === undefined || response === null || !response.headersSent)) {
+    if (socket.writable && (response === undefined || !response.headersSent)) {
       const body = JSON.stringify({ error: failure.code, message: failure.message })
-      socket.write(`HTTP/1.1 ${failure.status} ${statusText[failure.status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      socket.write(`HTTP/1.1 ${failure.status} ${STATUS_CODES[failure.status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${id}\r\nconnection: close\r\n\r\n${body}`)
     }
     refusedConnections.add(socket)
@@ -44,15 +48,16 @@ export function clientErrorAnswerer (uploadTimeoutMs: number) {
   }
 }
 
-const statusText: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }
-
 function describe (error: ConnectionError, uploadTimeoutMs: number): ServiceError {
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new ServiceError('request_timeout',
-      `the request did not arrive in full within ${uploadTimeoutMs} ms (UPLOAD_TIMEOUT_MS); send the body without pauses`)
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ServiceError('request_timeout',
+        `the request did not arrive in full within ${uploadTimeoutMs} ms (UPLOAD_TIMEOUT_MS); send the body without pauses`)
+    case 'HPE_HEADER_OVERFLOW':
+      return new ServiceError('headers_too_large', `the request's headers are over the limit of ${maxHeaderSize} bytes`)
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new ServiceError('payload_too_large', 'the chunk extensions of the body are over Node\'s limit')
+    default:
+      return new ServiceError('bad_request', `the request is not valid HTTP/1.1 (${error.code ?? error.message})`)
   }
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return new ServiceError('headers_too_large', `the request's headers are over the limit of ${maxHeaderSize} bytes`)
-  }
-  return new ServiceError('bad_request', `the request is not valid HTTP/1.1 (${error.code ?? error.message})`)
 }

@@ -16,7 +16,8 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_PROTO_VIOLATION: 'bad_request',
   // The connection closed while the body was being read ("aborted"): the client left, or UPLOAD_TIMEOUT_MS cut it off.
-  ECONNRESET: 'client_closed'
+  ECONNRESET: 'client_closed',
+  FST_MP_PREMATURE_CLOSE: 'client_closed'
 }
 
 const frameworkMessages: Partial<Record<ErrorCode, string>> = {

@@ -12,6 +12,14 @@ interface RawAnswer {
   answeredAfterMs: number
 }
 
+async function waitUntil (condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 /** Writes `chunks` to a fresh connection, the next one only after `pauseMs`, and reads until the server hangs up. */
 async function sendRaw (port: number, chunks: string[], pauseMs = 0): Promise<RawAnswer> {
   const socket = connect(port, '127.0.0.1')
@@ -43,11 +51,12 @@ t.test('what Node refuses before routing is answered in the service\'s error mod
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
 
-  const cases = [
+  const cases: Array<{ name: string, chunks: string[], pauseMs: number, id?: string, status: number, code: string, message: RegExp }> = [
     {
       name: 'a body that stops arriving',
-      chunks: ['POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n\x89PNG', 'more'],
+      chunks: ['POST /embed HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-upload-7\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n\x89PNG', 'more'],
       pauseMs: 1500,
+      id: 'slow-upload-7',
       status: 408,
       code: 'request_timeout',
       message: /did not arrive in full within 300 ms \(UPLOAD_TIMEOUT_MS\)/
@@ -81,7 +90,11 @@ t.test('what Node refuses before routing is answered in the service\'s error mod
     const answer = await sendRaw(port, c.chunks, c.pauseMs)
     t.equal(answer.status, c.status, `${c.name}: ${c.status}`)
     t.match(answer.headers['content-type'], /application\/json/, `${c.name}: JSON`)
-    t.match(answer.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${c.name}: an x-request-id`)
+    if (c.id === undefined) {
+      t.match(answer.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${c.name}: an x-request-id of its own`)
+    } else {
+      t.equal(answer.headers['x-request-id'], c.id, `${c.name}: the id of the request whose body was being read`)
+    }
     t.equal(answer.headers.connection, 'close', `${c.name}: the connection closes`)
     t.equal(Number(answer.headers['content-length']), Buffer.byteLength(answer.body), `${c.name}: content-length fits the body`)
     const body = JSON.parse(answer.body)
@@ -105,14 +118,22 @@ t.test('a client that resets mid-body is not answered, and is counted once, as c
   const app = await startApp(t, syntheticModel({ preset: 'tiny' }), { UPLOAD_TIMEOUT_MS: '300' })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
+  const started = new Promise((resolve) => app.server.once('request', resolve))
   const socket = connect(port, '127.0.0.1')
   socket.on('error', () => {})
-  await new Promise((resolve) => socket.on('connect', resolve))
   socket.write('POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100\r\n\r\nab')
+  // Reset only once the server reads the request: before that there is no request to fail.
+  await started
   socket.resetAndDestroy()
-  await new Promise((resolve) => setTimeout(resolve, 600))
+  const failures = async (code: string): Promise<number> => {
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    return Number(new RegExp(`dinov3_failures_total\\{code="${code}"\\} (\\d+)`).exec(text)?.[1])
+  }
+  await waitUntil(async () => await failures('client_closed') > 0)
+  t.equal(await failures('client_closed'), 1)
+  // The upload timeout (300 ms) has passed by then as well, and must not have answered the gone client.
+  await new Promise((resolve) => setTimeout(resolve, 400))
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  t.match(metrics, /dinov3_failures_total\{code="client_closed"\} 1\n/)
   t.match(metrics, /dinov3_failures_total\{code="request_timeout"\} 0\n/, 'no timeout counted for a client that is gone')
   t.match(metrics, /dinov3_failures_total\{code="bad_request"\} 0\n/)
 })
