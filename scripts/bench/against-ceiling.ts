@@ -27,7 +27,15 @@ export interface CeilingComparison {
   rawByBatch: Record<number, number>
   bestBatch: number
   rawSingle: LatencySummary
-  service: Array<{ concurrency: number, result: LoadResult, raw: number, ratio: number, cpu: CpuComparison }>
+  service: Array<{
+    concurrency: number
+    result: LoadResult
+    raw: number
+    ratio: number
+    /** Each service window over the raw window just before it: the spread of the row's ratio. */
+    windowRatios: number[]
+    cpu: CpuComparison
+  }>
   /** Service p50 at concurrency 1 minus the raw single-image p50, measured in alternation, in ms. */
   latencyOverheadMs: number
   rounds: number
@@ -58,6 +66,7 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
       let rawSeconds = 0
       const rawLatencies: number[] = []
       const windows: LoadResult[] = []
+      const windowRatios: number[] = []
       const ceilingCpu = new CpuTally()
       const serviceCpu = new CpuTally()
       for (let round = 0; round < options.rounds; round++) {
@@ -67,13 +76,15 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
         rawSeconds += r.seconds
         // Single-image latency of the raw session, beside the service's at concurrency 1.
         if (concurrency === 1) rawLatencies.push(...(await raw.run(1, window / 2)).latencies)
-        windows.push(await serviceCpu.measure(() => processCpuMs(service.pid),
-          async () => load.run({ ...request, seconds: window, warmupRequests: 0 }), (answered) => answered.requests))
+        const served = await serviceCpu.measure(() => processCpuMs(service.pid),
+          async () => load.run({ ...request, seconds: window, warmupRequests: 0 }), (answered) => answered.requests)
+        windows.push(served)
+        windowRatios.push(served.throughput / (r.images / r.seconds))
       }
       const result = mergeWindows(windows)
       assertAllOk(result, `${options.path} at concurrency ${concurrency}`)
       const ceiling = rawImages / rawSeconds
-      rows.push({ concurrency, result, raw: ceiling, ratio: result.throughput / ceiling, cpu: compareCpu(ceilingCpu, serviceCpu) })
+      rows.push({ concurrency, result, raw: ceiling, ratio: result.throughput / ceiling, windowRatios, cpu: compareCpu(ceilingCpu, serviceCpu, ceiling) })
       if (concurrency === 1) {
         rawSingle = summarise(rawLatencies)
         latencyOverheadMs = result.latency.p50 - rawSingle.p50

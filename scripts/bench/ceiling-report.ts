@@ -16,22 +16,24 @@ export function renderCeiling (c: CeilingComparison, text: { input: string, targ
     `Service: POST ${c.path} over HTTP (keep-alive, closed loop; the client runs in its own process at the lowest CPU priority, ` +
       `standing for clients on other machines) with ${text.input}, decoded and normalised per request. Settings: ${describeEnv(c.env)}. ` +
       `Ceiling and service alternate in ${c.rounds} windows each per row, and each ratio divides the sums, so the drift of a ` +
-      'shared machine falls on both sides alike.',
+      'shared machine falls on both sides alike. "Windows, min–max" gives each service window over the ceiling window just ' +
+      'before it: how far one row\'s ratio can move on this machine.',
     '',
     'CPU: the CPU time per image of the ceiling (the benchmark process, while only it runs) and of the service process ' +
       '(the same model, plus HTTP, decoding and normalising), and the cores busy machine-wide in each one\'s windows ' +
-      `(of ${c.service[0]?.cpu.cpus ?? NaN}). "At most" is what the service would reach against the ceiling if it kept ` +
-      'every core busy at its CPU time per image: where the ceiling already keeps the cores busy, the service\'s extra ' +
-      'CPU per image is throughput it cannot have.',
+      `(of ${c.service[0]?.cpu.cpus ?? NaN}). "At most" is what the service would reach against the measured ceiling if it ` +
+      'kept every core busy at its CPU time per image: where the ceiling already keeps the cores busy, the service\'s ' +
+      'extra CPU per image is throughput it cannot have.',
     '',
     ...table(
-      ['concurrency', 'img/s', 'ceiling img/s', '× ceiling', 'p50 ms', 'p95 ms', 'p99 ms', 'mean decode / preprocess / queue / inference ms',
+      ['concurrency', 'img/s', 'ceiling img/s', '× ceiling', 'windows, min–max', 'p50 ms', 'p95 ms', 'p99 ms', 'mean decode / preprocess / queue / inference ms',
         'CPU ms per image, ceiling / service', 'busy cores, ceiling / service', '× ceiling at most'],
-      'rrrrrrrlllr',
-      c.service.map(({ concurrency, result, raw, ratio, cpu }) => {
+      'rrrrlrrrlllr',
+      c.service.map(({ concurrency, result, raw, ratio, windowRatios, cpu }) => {
         const t = result.serverTimings
         const timing = ['x-decode-time', 'x-preprocess-time', 'x-queue-time', 'x-inference-time'].map((h) => round(t[h] ?? NaN)).join(' / ')
-        return [concurrency, round(result.throughput), round(raw), round(ratio, 3), round(result.latency.p50), round(result.latency.p95), round(result.latency.p99), timing,
+        return [concurrency, round(result.throughput), round(raw), round(ratio, 3),
+          `${round(Math.min(...windowRatios), 2)}–${round(Math.max(...windowRatios), 2)}`, round(result.latency.p50), round(result.latency.p95), round(result.latency.p99), timing,
           `${round(cpu.ceilingMsPerImage)} / ${round(cpu.serviceMsPerImage)}`, `${round(cpu.ceilingBusyCores, 2)} / ${round(cpu.serviceBusyCores, 2)}`, round(cpu.ratioBound, 3)]
       })
     ),

@@ -97,19 +97,19 @@ export interface CpuComparison {
   serviceBusyCores: number
   cpus: number
   /**
-   * The most the service could reach against the ceiling on these cores: every core busy, at its CPU time per
-   * image, against the ceiling as measured.
+   * The most the service could reach against the ceiling on these cores: every core busy at the service's CPU time
+   * per image, over the ceiling's measured images per second.
    */
   ratioBound: number
 }
 
-export function compareCpu (ceiling: CpuTally, service: CpuTally): CpuComparison {
+export function compareCpu (ceiling: CpuTally, service: CpuTally, ceilingImagesPerSecond: number): CpuComparison {
   return {
     ceilingMsPerImage: ceiling.msPerImage,
     serviceMsPerImage: service.msPerImage,
     ceilingBusyCores: ceiling.busyCores,
     serviceBusyCores: service.busyCores,
     cpus: service.machineCpus,
-    ratioBound: (ceiling.msPerImage / service.msPerImage) * (service.machineCpus / ceiling.busyCores)
+    ratioBound: (service.machineCpus * 1000 / service.msPerImage) / ceilingImagesPerSecond
   }
 }

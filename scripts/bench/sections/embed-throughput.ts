@@ -17,6 +17,7 @@ export function renderEmbed (embed: EmbedThroughput): string[] {
     targets: (atEight === undefined
       ? 'Targets: ≥ 0.95× the ceiling at concurrency 8 (not measured in this run)'
       : `Targets: ≥ 0.95× the ceiling at concurrency 8 (${atEight.ratio >= 0.95 ? 'met' : 'missed'} in this run: ${round(atEight.ratio, 3)}, ` +
+        `windows ${round(Math.min(...atEight.windowRatios), 2)}–${round(Math.max(...atEight.windowRatios), 2)}, ` +
         `at most ${round(atEight.cpu.ratioBound, 3)} from CPU time)`) +
       (Number.isFinite(embed.latencyOverheadMs) ? `, ≤ 10 ms over the raw latency (${embed.latencyOverheadMs <= 10 ? 'met' : 'missed'}, ${round(embed.latencyOverheadMs)} ms).` : '.')
   })
