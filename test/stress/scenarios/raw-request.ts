@@ -14,15 +14,20 @@ export class RawRequest {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
   }
 
-  /** Sends the request line and headers; `finishHeaders: false` leaves the header block open for more. */
-  static async open (port: number, path: string, headers: Record<string, string | number>, finishHeaders = true): Promise<RawRequest> {
+  /** A connection with nothing written yet: for bytes that are not a well-formed request. */
+  static async connect (port: number): Promise<RawRequest> {
     const socket = connect({ host: '127.0.0.1', port })
     socket.setNoDelay(true)
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)
     })
-    const request = new RawRequest(socket)
+    return new RawRequest(socket)
+  }
+
+  /** Sends the request line and headers; `finishHeaders: false` leaves the header block open for more. */
+  static async open (port: number, path: string, headers: Record<string, string | number>, finishHeaders = true): Promise<RawRequest> {
+    const request = await RawRequest.connect(port)
     const lines = Object.entries({ host: `127.0.0.1:${port}`, ...headers }).map(([name, value]) => `${name}: ${value}`)
     await request.write(`POST ${path} HTTP/1.1\r\n${lines.map((line) => `${line}\r\n`).join('')}${finishHeaders ? '\r\n' : ''}`)
     return request
