@@ -84,12 +84,16 @@ export class Backbone {
     const grid = (size.height / p) * (size.width / p)
     const { tokens, channels } = await this.run(new Float32Array(3 * size.height * size.width), 1, size.height, size.width)
     const expected = 1 + this.registers + grid
+    const convnext = this.folder.config.family === 'convnext'
     if (channels !== this.hiddenSize) {
-      throw new Error(`last_hidden_state has ${channels} channels but config.json says hidden_size ${this.hiddenSize}`)
+      const said = convnext ? `'s hidden_sizes ends with ${this.hiddenSize}` : ` says hidden_size ${this.hiddenSize}`
+      throw new Error(`last_hidden_state has ${channels} channels but config.json${said}`)
     }
     if (tokens !== expected) {
-      throw new Error(`a ${size.width}×${size.height} input gave ${tokens} tokens; config.json (patch_size ${p}, ` +
-        `num_register_tokens ${this.registers}) implies 1 + ${this.registers} + ${grid} = ${expected}`)
+      const layout = convnext
+        ? `(${this.folder.config.modelType}, stride ${p}: a pooled token then the ${size.height / p}×${size.width / p} grid) implies 1 + ${grid}`
+        : `(patch_size ${p}, num_register_tokens ${this.registers}) implies 1 + ${this.registers} + ${grid}`
+      throw new Error(`a ${size.width}×${size.height} input gave ${tokens} tokens; config.json ${layout} = ${expected}`)
     }
   }
 

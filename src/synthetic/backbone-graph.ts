@@ -17,8 +17,9 @@ export type SyntheticPrecision = 'fp32' | 'fp16' | 'quantized'
  */
 export type SyntheticAttention = 'plain' | 'fused'
 
-const FLOAT = 1
-const FLOAT16 = 10
+/** ONNX's element type codes, for Cast. */
+export const FLOAT = 1
+export const FLOAT16 = 10
 
 /**
  * A ViT with DINOv3's interface: `pixel_values` [B,3,H,W] (any multiple of the patch) in,
@@ -100,8 +101,8 @@ function positionCode (g: GraphBuilder, layers: Layers, grid: string, weights: B
   return g.op1('Sin', [angle])
 }
 
-/** The layer vocabulary of a ViT, written once for every precision. */
-class Layers {
+/** The layer vocabulary of a ViT (and of a ConvNeXt block's channels-last part), written once for every precision. */
+export class Layers {
   constructor (private readonly g: GraphBuilder, private readonly precision: SyntheticPrecision, private readonly attentionForm: SyntheticAttention) {}
 
   floatWeight (name: string, data: Float32Array, dims: number[]): string {

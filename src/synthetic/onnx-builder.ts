@@ -14,7 +14,7 @@ const dataTypeOf: Record<ElementType, number> = {
   uint8: onnx.TensorProto.DataType.UINT8
 }
 
-type Attribute =
+export type Attribute =
   | { kind: 'int', value: number }
   | { kind: 'float', value: number }
   | { kind: 'ints', value: number[] }

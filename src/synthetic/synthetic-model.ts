@@ -1,8 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { BackboneFamily } from '../inference/model-folder.js'
 import { buildBackboneGraph, type SyntheticAttention, type SyntheticPrecision } from './backbone-graph.js'
 import { backbonePresets, type BackbonePreset, type BackboneSpec } from './backbone-spec.js'
 import { makeBackboneWeights } from './backbone-weights.js'
+import { buildConvNextGraph } from './convnext-graph.js'
+import { checkConvNextSpec, convnextPresets, convnextStride, type ConvNextSpec } from './convnext-spec.js'
+import { makeConvNextWeights } from './convnext-weights.js'
+import type { GraphBuilder } from './onnx-builder.js'
 import { buildDepthHead, buildSegmentationHead } from './head-graphs.js'
 import { writeOnnx } from './write-onnx.js'
 
@@ -13,9 +18,13 @@ export const SATELLITE_MEAN = [0.430, 0.411, 0.296]
 export const SATELLITE_STD = [0.213, 0.156, 0.143]
 
 export interface SyntheticModelOptions {
+  /** vit (default): a DINOv3 ViT. convnext: a DINOv3 ConvNeXt (stride 32, no registers). */
+  family?: BackboneFamily
   preset?: BackbonePreset
-  /** Overrides of the preset's shape (patch size, registers, …). */
+  /** Overrides of the ViT preset's shape (patch size, registers, …). */
   spec?: Partial<BackboneSpec>
+  /** Overrides of the ConvNeXt preset's shape (hidden sizes, depths). */
+  convnext?: Partial<ConvNextSpec>
   seed?: number
   /** The processor's square input size for /embed. */
   imageSize?: number
@@ -25,7 +34,7 @@ export interface SyntheticModelOptions {
   externalData?: boolean
   /** Extra variants beside fp32: `model_fp16.onnx`, `model_quantized.onnx`. */
   variants?: Exclude<SyntheticPrecision, 'fp32'>[]
-  /** How attention is written (see SyntheticAttention); plain, as hub exports are, by default. */
+  /** How a ViT's attention is written (see SyntheticAttention); plain, as hub exports are, by default. */
   attention?: SyntheticAttention
   /** Writes `heads/segmentation` (linear, with this many classes) and `heads/depth` (linear, metres). */
   heads?: boolean | { classes: number }
@@ -35,10 +44,23 @@ export interface SyntheticModelOptions {
 export const syntheticLabels = (count: number): string[] =>
   Array.from({ length: count }, (_, i) => `class_${String(i).padStart(String(count - 1).length, '0')}`)
 
-export interface SyntheticModel {
-  dir: string
-  spec: BackboneSpec
-  seed: number
+/** What the service reads from the folder, whichever the family. */
+export interface SyntheticGrid {
+  hiddenSize: number
+  /** The ViT's patch, or the ConvNeXt's total stride. */
+  patchSize: number
+  registers: number
+}
+
+export type SyntheticModel = { dir: string, seed: number, grid: SyntheticGrid } & (
+  | { family: 'vit', spec: BackboneSpec }
+  | { family: 'convnext', spec: ConvNextSpec }
+)
+
+/** The family's config.json and a graph builder per precision. */
+interface FamilyModel {
+  config: object
+  graph: (precision: SyntheticPrecision) => GraphBuilder
 }
 
 const variantFile: Record<SyntheticPrecision, string> = {
@@ -50,15 +72,28 @@ const variantFile: Record<SyntheticPrecision, string> = {
 /** Writes a model folder in the Hugging Face layout, with random weights that everything marks as synthetic. */
 export function writeSyntheticModel (dir: string, options: SyntheticModelOptions = {}): SyntheticModel {
   const preset = options.preset ?? 'tiny'
-  const spec: BackboneSpec = { ...backbonePresets[preset], ...options.spec }
   const seed = options.seed ?? 0
   const imageSize = options.imageSize ?? 224
-  if (imageSize % spec.patchSize !== 0) throw new Error(`image size ${imageSize} is not a multiple of patch ${spec.patchSize}`)
-  if (spec.hiddenSize % spec.heads !== 0) throw new Error(`hidden size ${spec.hiddenSize} is not divisible by ${spec.heads} heads`)
+  const marks = { synthetic: true, synthetic_preset: preset, synthetic_seed: seed }
+  let model: SyntheticModel
+  let family: FamilyModel
+  if (options.family === 'convnext') {
+    const spec: ConvNextSpec = { ...convnextPresets[preset], ...options.convnext }
+    checkConvNextSpec(spec)
+    model = { dir, seed, family: 'convnext', spec, grid: convnextGrid(spec) }
+    family = convnextModel(spec, imageSize, seed, marks)
+  } else {
+    const spec: BackboneSpec = { ...backbonePresets[preset], ...options.spec }
+    if (spec.hiddenSize % spec.heads !== 0) throw new Error(`hidden size ${spec.hiddenSize} is not divisible by ${spec.heads} heads`)
+    model = { dir, seed, family: 'vit', spec, grid: { hiddenSize: spec.hiddenSize, patchSize: spec.patchSize, registers: spec.registers } }
+    family = vitModel(spec, imageSize, seed, options.attention ?? 'plain', marks)
+  }
+  const { grid } = model
+  const unit = model.family === 'vit' ? 'patch' : 'stride'
+  if (imageSize % grid.patchSize !== 0) throw new Error(`image size ${imageSize} is not a multiple of the ${unit} ${grid.patchSize}`)
 
   mkdirSync(join(dir, 'onnx'), { recursive: true })
-  const attention = options.attention ?? 'plain'
-  writeJson(join(dir, 'config.json'), { ...huggingFaceConfig(spec, imageSize, preset, seed), synthetic_attention: attention })
+  writeJson(join(dir, 'config.json'), family.config)
   writeJson(join(dir, 'preprocessor_config.json'), {
     do_convert_rgb: true,
     do_normalize: true,
@@ -72,37 +107,62 @@ export function writeSyntheticModel (dir: string, options: SyntheticModelOptions
     size: { height: imageSize, width: imageSize }
   })
 
-  const weights = makeBackboneWeights(spec, seed)
   for (const precision of ['fp32', ...(options.variants ?? [])] as SyntheticPrecision[]) {
-    const graph = buildBackboneGraph(spec, weights, precision, attention)
-    writeOnnx(graph, join(dir, 'onnx', variantFile[precision]), options.externalData ?? false)
+    writeOnnx(family.graph(precision), join(dir, 'onnx', variantFile[precision]), options.externalData ?? false)
   }
   if (options.heads !== undefined && options.heads !== false) {
     const classes = options.heads === true ? 8 : options.heads.classes
-    writeHead(join(dir, 'heads', 'segmentation'), buildSegmentationHead(spec.hiddenSize, classes, seed + 1),
+    writeHead(join(dir, 'heads', 'segmentation'), buildSegmentationHead(grid.hiddenSize, classes, seed + 1),
       { task: 'segmentation', labels: syntheticLabels(classes), synthetic: true })
-    writeHead(join(dir, 'heads', 'depth'), buildDepthHead(spec.hiddenSize, seed + 2), { task: 'depth', unit: 'm', synthetic: true })
+    writeHead(join(dir, 'heads', 'depth'), buildDepthHead(grid.hiddenSize, seed + 2), { task: 'depth', unit: 'm', synthetic: true })
   }
-  return { dir, spec, seed }
+  return model
 }
 
-function huggingFaceConfig (spec: BackboneSpec, imageSize: number, preset: string, seed: number): object {
+function vitModel (spec: BackboneSpec, imageSize: number, seed: number, attention: SyntheticAttention, marks: object): FamilyModel {
+  const weights = makeBackboneWeights(spec, seed)
   return {
-    architectures: ['DINOv3ViTModel'],
-    model_type: 'dinov3_vit',
-    hidden_size: spec.hiddenSize,
-    intermediate_size: spec.hiddenSize * spec.mlpRatio,
-    num_attention_heads: spec.heads,
-    num_hidden_layers: spec.depth,
-    num_channels: 3,
-    num_register_tokens: spec.registers,
-    patch_size: spec.patchSize,
-    image_size: imageSize,
-    layer_norm_eps: 1e-6,
-    // Not part of Hugging Face's config: the service reads it to say loudly that the weights are random.
-    synthetic: true,
-    synthetic_preset: preset,
-    synthetic_seed: seed
+    config: {
+      architectures: ['DINOv3ViTModel'],
+      model_type: 'dinov3_vit',
+      hidden_size: spec.hiddenSize,
+      intermediate_size: spec.hiddenSize * spec.mlpRatio,
+      num_attention_heads: spec.heads,
+      num_hidden_layers: spec.depth,
+      num_channels: 3,
+      num_register_tokens: spec.registers,
+      patch_size: spec.patchSize,
+      image_size: imageSize,
+      layer_norm_eps: 1e-6,
+      // Not part of Hugging Face's config: the service reads it to say loudly that the weights are random.
+      ...marks,
+      synthetic_attention: attention
+    },
+    graph: (precision) => buildBackboneGraph(spec, weights, precision, attention)
+  }
+}
+
+const convnextGrid = (spec: ConvNextSpec): SyntheticGrid =>
+  ({ hiddenSize: spec.hiddenSizes[spec.hiddenSizes.length - 1], patchSize: convnextStride(spec), registers: 0 })
+
+/** The config.json of transformers' DINOv3ConvNextConfig: no hidden_size, no patch_size, no registers. */
+function convnextModel (spec: ConvNextSpec, imageSize: number, seed: number, marks: object): FamilyModel {
+  const weights = makeConvNextWeights(spec, seed)
+  return {
+    config: {
+      architectures: ['DINOv3ConvNextModel'],
+      model_type: 'dinov3_convnext',
+      hidden_sizes: spec.hiddenSizes,
+      depths: spec.depths,
+      hidden_act: 'gelu',
+      num_channels: 3,
+      image_size: imageSize,
+      layer_norm_eps: 1e-6,
+      layer_scale_init_value: 1e-6,
+      drop_path_rate: 0,
+      ...marks
+    },
+    graph: (precision) => buildConvNextGraph(spec, weights, precision)
   }
 }
 
