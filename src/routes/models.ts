@@ -8,9 +8,13 @@ const ModelsResponse = Type.Object({
   backbone: Type.Object({
     name: Type.String({ description: 'The model folder\'s name' }),
     type: Type.String({ description: 'model_type from config.json' }),
-    patch_size: Type.Integer(),
-    hidden_size: Type.Integer({ description: 'C: channels of the features and length of a cls or mean embedding' }),
-    registers: Type.Integer({ description: 'Register tokens, left out of the patch grid and of mean pooling' }),
+    family: Type.Union([Type.Literal('vit'), Type.Literal('convnext')], {
+      description: 'vit: patch tokens from a ViT (dinov3_vit). convnext: the stride-32 grid of a ConvNeXt ' +
+        '(dinov3_convnext), whose cls is the normed mean of its final map'
+    }),
+    patch_size: Type.Integer({ description: 'Pixels per cell of the feature grid: the ViT\'s patch, or the ConvNeXt\'s total stride (32)' }),
+    hidden_size: Type.Integer({ description: 'C: channels of the features and length of a cls or mean embedding (a ConvNeXt\'s last hidden_sizes entry)' }),
+    registers: Type.Integer({ description: 'Register tokens, left out of the patch grid and of mean pooling (0 for a ConvNeXt)' }),
     variant: Type.String({ description: 'fp32 is onnx/model.onnx; others onnx/model_<variant>.onnx' }),
     execution_provider: Type.String({ description: 'The ONNX Runtime provider the backbone runs on (cpu, cuda, webgpu)' }),
     synthetic: Type.Boolean({ description: 'true: random weights made by this project; answers mean nothing' }),
@@ -32,6 +36,7 @@ const modelsExample = {
   backbone: {
     name: 'dinov3-vits16-pretrain-lvd1689m-ONNX',
     type: 'dinov3_vit',
+    family: 'vit',
     patch_size: 16,
     hidden_size: 384,
     registers: 4,
@@ -70,6 +75,7 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
       backbone: {
         name: folder.name,
         type: folder.config.modelType,
+        family: folder.config.family,
         patch_size: folder.config.patchSize,
         hidden_size: folder.config.hiddenSize,
         registers: folder.config.registers,
