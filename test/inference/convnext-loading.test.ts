@@ -10,17 +10,15 @@ import { writeSyntheticModel } from '../../src/synthetic/synthetic-model.js'
 import { scratchDir } from '../helpers/models.js'
 import { startOrtHost } from '../helpers/ort-host.js'
 
-const settings = { providers: ['cpu'] as const, intraOpThreads: 1, spinning: false }
+const settings = { providers: ['cpu' as const], intraOpThreads: 1, spinning: false }
 const quiet = { fatal () {}, error () {}, warn () {}, info () {}, debug () {} }
 
-let source: string | undefined
+const source = scratchDir(t)
+writeSyntheticModel(source, { family: 'convnext', preset: 'tiny', seed: 2 })
+
 /** A fresh copy of one tiny ConvNeXt folder whose config.json `edit` changes. */
-function editedConvNext (t: Test, edit: (config: Record<string, unknown>) => void): string {
-  if (source === undefined) {
-    source = scratchDir(t.parent ?? t)
-    writeSyntheticModel(source, { family: 'convnext', preset: 'tiny', seed: 2 })
-  }
-  const dir = scratchDir(t)
+function editedConvNext (test: Test, edit: (config: Record<string, unknown>) => void): string {
+  const dir = scratchDir(test)
   cpSync(source, dir, { recursive: true })
   const file = join(dir, 'config.json')
   const config = JSON.parse(readFileSync(file, 'utf8'))
