@@ -2,7 +2,7 @@ import t from 'tap'
 import sharp from 'sharp'
 import { decodeNpy } from '../../src/image/npy.js'
 import { startApp, imageHeaders } from '../helpers/app.js'
-import { patternPng, patternRgb, rawInput } from '../helpers/images.js'
+import { multipartBody, patternPng, patternRgb, rawInput } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { bilinearAt, maxAbsDiff, normaliseByHand, runBackbone, runHeadOnTokens, type ReferenceRun } from '../helpers/reference.js'
 
@@ -168,4 +168,19 @@ t.test('tiling: windows on the 32 grid; inside the part only the first window co
   const bigger = await app.inject({ method: 'POST', url: '/features?tile=512', headers: imageHeaders(), payload: png })
   const whole = await app.inject({ method: 'POST', url: '/features', headers: imageHeaders(), payload: png })
   t.equal(maxAbsDiff(npy(bigger.rawPayload).data, npy(whole.rawPayload).data), 0, 'a tile larger than the image is the untiled answer')
+})
+
+t.test('several images in one request share a backbone batch and answer as each would alone', async (t) => {
+  const app = await startApp(t, model, { MAX_BATCH_SIZE: '4' })
+  const images = await Promise.all([1, 2, 3].map((seed) => patternPng(256, 160, seed)))
+  const { body, contentType } = multipartBody(images.map((data) => ({ data })))
+  const runsBefore = app.modelHost.require().backbone.runCount
+  const together = await app.inject({ method: 'POST', url: '/features', headers: { 'content-type': contentType }, payload: body })
+  t.equal(app.modelHost.require().backbone.runCount - runsBefore, 1, 'one backbone run for the three')
+  const batch = npy(together.rawPayload)
+  t.same(batch.shape, [3, channels, 5, 8])
+  for (const [i, png] of images.entries()) {
+    const alone = npy((await app.inject({ method: 'POST', url: '/features', headers: imageHeaders(), payload: png })).rawPayload)
+    t.equal(maxAbsDiff(batch.data.subarray(i * alone.data.length, (i + 1) * alone.data.length), alone.data), 0, `image ${i}`)
+  }
 })
