@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Test } from 'tap'
 import t from 'tap'
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml'
 import { loadConfig } from '../../src/config.js'
 import { hubSettingsFromEnv, isValidRepoId, repoFolderName } from '../../src/hub/hub-settings.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
-import { patternPng } from '../helpers/images.js'
+import { startApp } from '../helpers/app.js'
 import { scratchDir, syntheticModel } from '../helpers/models.js'
-import { exposedSamples, hasTool, promqlReferences, readRepoFile, readYaml, repoPath, run, toolVersion } from './deploy-helpers.js'
+import { hasTool, promqlReferences, readRepoFile, readYaml, repoPath, run, toolVersion } from './deploy-helpers.js'
+import { exposition } from './exposition.js'
 import { schemaProblems } from './kubernetes-schema.js'
 import { kustomize, strategicMerge, unlistedFiles, type Manifest } from './kustomize-lite.js'
 
@@ -202,7 +201,7 @@ t.test('resources: requests within limits, INTRA_OP_THREADS the CPU given, one G
   t.equal(serverContainer(rendered.base).resources.limits['nvidia.com/gpu'], undefined)
   t.equal(serverContainer(rendered.gpu).resources.limits['nvidia.com/gpu'], 1)
   t.match(serverContainer(rendered.gpu).image, /:gpu$/)
-  t.ok(one(rendered.gpu, 'Deployment').spec.template.spec.tolerations.some((t: { key: string }) => t.key === 'nvidia.com/gpu'), 'tolerates the GPU taint')
+  t.ok(one(rendered.gpu, 'Deployment').spec.template.spec.tolerations.some((toleration: { key: string }) => toleration.key === 'nvidia.com/gpu'), 'tolerates the GPU taint')
 })
 
 t.test('the images and the user are the Dockerfile\'s and the compose file\'s', async (t) => {
@@ -303,12 +302,6 @@ const servedName = (rule: AdapterRule): string => {
 /** Labels Prometheus' Kubernetes discovery (ServiceMonitor, kubernetes-pods job) puts on every scraped series. */
 const kubernetesLabels = ['namespace', 'pod']
 
-async function exposition (t: Test): Promise<Map<string, Set<string>>> {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny' }))
-  await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: await patternPng(64, 48) })
-  return exposedSamples((await app.inject({ method: 'GET', url: '/metrics' })).body)
-}
-
 t.test('the HPA scales on the queue and in-flight metrics, which the adapter serves from real series of /metrics', async (t) => {
   const samples = await exposition(t)
   t.ok(adapterConfig.rules.length >= 2)
@@ -389,4 +382,31 @@ t.test('the adapter rules and the YAML embedded in the ConfigMap pass yamllint',
   const config = '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}'
   const result = await run('yamllint', ['--strict', '--format', 'parsable', '-d', config, file])
   t.equal(result.code, 0, result.stdout + result.stderr)
+})
+
+t.test('docs/deployment.md tells the manifests\' numbers as they are', async (t) => {
+  // Whitespace collapsed, so that rewrapping the prose does not matter.
+  const section = readRepoFile('docs/deployment.md').split('\n## Kubernetes\n')[1].split('\n## ')[0].replace(/\s+/g, ' ')
+  const target = (manifests: Manifest[], metric: string): string =>
+    one(manifests, 'HorizontalPodAutoscaler').spec.metrics.find((m: any) => m.pods.metric.name === metric).pods.target.averageValue
+  for (const metric of ['dinov3_queue_depth', 'dinov3_requests_in_flight']) {
+    t.match(section, `| \`${metric}\` | ${target(rendered.base, metric)} | ${target(rendered.gpu, metric)} |`, `the targets of ${metric}`)
+  }
+  const hpa = (manifests: Manifest[]): any => one(manifests, 'HorizontalPodAutoscaler').spec
+  t.match(section, `Replicas go from ${hpa(rendered.base).minReplicas} to ${hpa(rendered.base).maxReplicas} (${hpa(rendered.gpu).maxReplicas} with GPUs)`)
+  t.match(section, `after a ${hpa(rendered.base).behavior.scaleDown.stabilizationWindowSeconds / 60}-minute stabilisation window`)
+  const startup = (manifests: Manifest[]): any => serverContainer(manifests).startupProbe
+  t.match(section, `up to ${startup(rendered.base).periodSeconds * startup(rendered.base).failureThreshold / 60} minutes to load and warm up`)
+  t.match(section, `\`failureThreshold: ${startup(rendered.base).failureThreshold}\` × ${startup(rendered.base).periodSeconds} s; ` +
+    `${startup(rendered.gpu).periodSeconds * startup(rendered.gpu).failureThreshold / 60} minutes in the GPU overlay`)
+  const pod = one(rendered.base, 'Deployment').spec.template.spec
+  t.match(section, `\`terminationGracePeriodSeconds: ${pod.terminationGracePeriodSeconds}\``)
+  t.match(section, `a \`preStop\` sleep of ${pod.containers[0].lifecycle.preStop.exec.command[1]} s`)
+  const { requests, limits } = pod.containers[0].resources
+  t.match(section, `${limits.cpu} CPUs (request = limit) with \`INTRA_OP_THREADS=${envOf(pod.containers[0]).INTRA_OP_THREADS}\``)
+  t.equal(requests.cpu, limits.cpu)
+  t.match(section, `memory requests ${requests.memory.replace('Gi', ' GiB')}, limit ${limits.memory.replace('Gi', ' GiB')}`)
+  const gpuEnv = envOf(serverContainer(rendered.gpu))
+  t.match(section, `\`MAX_BATCH_SIZE=${gpuEnv.MAX_BATCH_SIZE}\` and \`MAX_CONCURRENT_REQUESTS=${gpuEnv.MAX_CONCURRENT_REQUESTS}\``)
+  for (const name of (serverContainer(rendered.base).env as EnvVar[]).map((e) => e.name)) t.match(section, `\`${name}\``, `${name} is listed`)
 })
