@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs'
 import t from 'tap'
 import { hasTool, repoPath, run } from './deploy-helpers.js'
 
@@ -7,7 +8,8 @@ const files = [
   'deploy/prometheus/prometheus.yml',
   'deploy/prometheus/alerts.yml',
   'deploy/grafana/provisioning/datasources/prometheus.yml',
-  'deploy/grafana/provisioning/dashboards/dinov3.yml'
+  'deploy/grafana/provisioning/dashboards/dinov3.yml',
+  ...readdirSync(repoPath('deploy/kubernetes'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/kubernetes/${f}`)
 ]
 // yamllint's defaults, but documents need no `---`, lines may reach 120 and `on:`-style keys are not booleans.
 const config = '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}'
