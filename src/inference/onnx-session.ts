@@ -66,5 +66,5 @@ function noFallbackError (providers: ProviderName[], cause: unknown): Error {
   const list = providers.join(',')
   return new Error(`no execution provider in EXECUTION_PROVIDERS=${list} could load (${providers[providers.length - 1]}: ` +
     `${(cause as Error)?.message ?? String(cause)}); the list names no cpu, so the service will not fall back to it. ` +
-    `Set EXECUTION_PROVIDERS=${list},cpu to serve on CPU when ${providers.length === 1 ? list : 'none of them'} can load`, { cause })
+    `Set EXECUTION_PROVIDERS=${list},cpu to serve on CPU when ${providers.length === 1 ? `${list} cannot` : 'none of them can'} load`, { cause })
 }
