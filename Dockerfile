@@ -10,7 +10,8 @@
 # Models are not baked in: mount a model folder (Hugging Face layout) at /models. See docs/deployment.md.
 
 ARG NODE_VERSION=20
-# The npm that CI uses: npm 11 honours package.json's allowScripts (dependency install scripts stay blocked).
+# The npm that CI uses. .npmrc's ignore-scripts=true keeps every dependency install script from running (npm 11 also
+# honours package.json's allowScripts, which denies the same ones).
 ARG NPM_VERSION=11.19.1
 # onnxruntime-node 1.30's CUDA provider is built for CUDA 12.x and cuDNN 9.x (any 12.x runtime works with it).
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
@@ -21,13 +22,14 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 ARG NPM_VERSION
 WORKDIR /app
 RUN npm install --global npm@${NPM_VERSION}
-# .npmrc carries onnxruntime-node-install=skip: npm ci never fetches the CUDA provider from NuGet.
+# .npmrc carries ignore-scripts=true: npm ci never runs onnxruntime-node's install script, which fetches the CUDA
+# provider from NuGet.
 COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
-# tsc -p tsconfig.build.json into dist/; then tsx, typescript and tap go. The compiled server never imports them
+# tsc -b tsconfig.build.json into dist/; then tsx, typescript and tap go. The compiled server never imports them
 # (the inference worker is dist/src/inference/ort-worker/worker-main.js; tsx only serves runs from .ts sources).
 RUN npm run build \
  && npm prune --omit=dev \
@@ -40,8 +42,8 @@ RUN find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 -type
 
 # ---------------------------------------------------------------------------------------------------------------
 # gpu-deps: the CUDA execution provider. onnxruntime-node's install script downloads it from NuGet
-# (Microsoft.ML.OnnxRuntime.Gpu.Linux, the same version as the package); npm ci skipped that script, so it runs
-# here. The environment variable wins over .npmrc's skip. Needs network access to api.nuget.org at build time.
+# (Microsoft.ML.OnnxRuntime.Gpu.Linux, the same version as the package); npm ci skipped that script (ignore-scripts),
+# so it runs here, with node rather than npm. Needs network access to api.nuget.org at build time.
 FROM build AS gpu-deps
 RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
@@ -95,6 +97,6 @@ EXPOSE 8080
 # Ready = model loaded and warmed up. No curl in the image: Node's fetch does it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# node directly, not npm start: its prestart would rebuild with tsc (pruned), and npm sits between the signals and
-# the server. The server handles SIGTERM itself: it stops admitting, finishes in-flight work for SHUTDOWN_GRACE_MS.
+# node directly, not npm start: its build step needs tsc (pruned), and npm would sit between the signals and the
+# server. The server handles SIGTERM itself: it stops admitting, finishes in-flight work for SHUTDOWN_GRACE_MS.
 CMD ["node", "dist/src/server.js"]

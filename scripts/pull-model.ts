@@ -21,9 +21,10 @@ const USAGE = `usage: npm run model:pull -- [hub id] [--variant ${COMMON_VARIANT
   hub id      default ${DEFAULT_REPO_ID}
   --variant   which ONNX export to fetch (default fp32); the repo may offer others
   --revision  branch, tag or commit (default ${DEFAULT_REVISION})
-  --dir       parent folder; the model goes to <dir>/<repo name> (default ${DEFAULT_MODELS_DIR})
+  --dir       parent folder; the model goes to <dir>/<repo name> (default MODELS_DIR, else ${DEFAULT_MODELS_DIR})
 
-environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private repos)`;
+environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (for gated or private repos),
+             MODELS_DIR (the folder the server reads models from; --dir wins over it)`;
 
 interface CommandLine {
   repoId: string;
@@ -39,7 +40,7 @@ function readCommandLine(): CommandLine {
     options: {
       variant: { type: 'string', default: 'fp32' },
       revision: { type: 'string', default: DEFAULT_REVISION },
-      dir: { type: 'string', default: DEFAULT_MODELS_DIR },
+      dir: { type: 'string' },
     },
   });
   if (positionals.length > 1) commandLineMistake(USAGE, `expected one hub id, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -47,7 +48,12 @@ function readCommandLine(): CommandLine {
   if (!/^[\w-]+$/.test(variant)) commandLineMistake(USAGE, `--variant must be a name such as fp16, got "${values.variant}"`);
   const repoId = positionals[0] ?? DEFAULT_REPO_ID;
   if (!isValidRepoId(repoId)) commandLineMistake(USAGE, `"${repoId}" is not a hub id; expected owner/name, e.g. ${DEFAULT_REPO_ID}`);
-  return { repoId, variant, revision: values.revision, dir: values.dir };
+  return { repoId, variant, revision: values.revision, dir: values.dir ?? modelsDirFromEnv() };
+}
+
+/** The server looks for models in MODELS_DIR, so a pull lands there unless --dir says otherwise. */
+function modelsDirFromEnv(): string {
+  return process.env.MODELS_DIR?.trim() || DEFAULT_MODELS_DIR;
 }
 
 /** What to put in MODEL=: relative when inside the working directory, as the README shows it. */

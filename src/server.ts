@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { hubReachable } from './hub/hub-reachable.js'
 import { DEFAULT_REPO_ID, hubSettingsFromEnv } from './hub/hub-settings.js'
 import { ModelFolderError } from './inference/model-folder.js'
+import { resolveProviders } from './inference/onnx-session.js'
 
 /** The process: config, listen, signals. Everything else lives in the app. */
 async function main (): Promise<void> {
@@ -31,10 +32,17 @@ async function main (): Promise<void> {
     await app.close()
   })
 
+  // A list without cpu has no fallback, so a provider that cannot load stops the start: find that out before the
+  // log says the server listens. With cpu in the list the port opens at once and /health/live answers while loading.
+  if (!resolveProviders(config.executionProviders).includes('cpu')) await loadedOrExit(app, app.modelHost.started)
   await app.listen({ host: config.host, port: config.port })
   if (app.modelHost.folder.config.synthetic && config.model === undefined) void suggestPull(app.log)
+  await loadedOrExit(app, app.modelHost.loaded)
+}
+
+async function loadedOrExit (app: FastifyInstance, loading: Promise<unknown>): Promise<void> {
   try {
-    await app.modelHost.loaded
+    await loading
   } catch (error) {
     app.log.fatal({ err: error }, 'the model failed to load')
     await app.close()

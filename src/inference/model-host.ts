@@ -12,13 +12,18 @@ export type HostState = 'loading' | 'ready' | 'failed' | 'closing'
 export class ModelHost {
   state: HostState = 'loading'
   readonly folder: ModelFolder
+  /** The sessions exist, on the providers they got (not warmed up yet). */
+  readonly started: Promise<Engine>
   readonly loaded: Promise<Engine>
   private engine: Engine | undefined
 
   constructor (dir: string, variant: string, options: EngineOptions & { warmup: boolean }, log: Log) {
     this.folder = readModelFolder(dir, variant)
-    this.loaded = this.load(options, log)
-    // The server awaits `loaded` and exits on failure; this catch only keeps the rejection from going unhandled.
+    const since = performance.now()
+    this.started = Engine.start(this.folder, options, log)
+    this.loaded = this.load(since, options, log)
+    // The server awaits these and exits on failure; the catches only keep the rejections from going unhandled.
+    this.started.catch(() => {})
     this.loaded.catch(() => {})
   }
 
@@ -37,14 +42,13 @@ export class ModelHost {
     await engine?.close()
   }
 
-  private async load (options: EngineOptions & { warmup: boolean }, log: Log): Promise<Engine> {
+  private async load (since: number, options: EngineOptions & { warmup: boolean }, log: Log): Promise<Engine> {
     try {
-      const started = performance.now()
-      const engine = await Engine.start(this.folder, options, log)
+      const engine = await this.started
       if (options.warmup) await engine.warmUp()
       this.engine = engine
       if (this.state === 'loading') this.state = 'ready'
-      log.info({ model: this.folder.name, variant: this.folder.variant, provider: engine.backbone.provider, ms: Math.round(performance.now() - started) }, 'model loaded and warmed up')
+      log.info({ model: this.folder.name, variant: this.folder.variant, provider: engine.backbone.provider, ms: Math.round(performance.now() - since) }, 'model loaded and warmed up')
       return engine
     } catch (error) {
       this.state = 'failed'

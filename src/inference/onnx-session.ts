@@ -57,5 +57,14 @@ export async function createSession (host: OrtHost, file: string, settings: Sess
         (provider === providers[providers.length - 1] ? '' : '; trying the next one'))
     }
   }
-  throw lastError
+  if (providers.includes('cpu')) throw lastError
+  throw noFallbackError(providers, lastError)
+}
+
+/** A list without cpu is a promise not to serve on CPU: say so, and how to allow it, rather than only ORT's words. */
+function noFallbackError (providers: ProviderName[], cause: unknown): Error {
+  const list = providers.join(',')
+  return new Error(`no execution provider in EXECUTION_PROVIDERS=${list} could load (${providers[providers.length - 1]}: ` +
+    `${(cause as Error)?.message ?? String(cause)}); the list names no cpu, so the service will not fall back to it. ` +
+    `Set EXECUTION_PROVIDERS=${list},cpu to serve on CPU when ${providers.length === 1 ? `${list} cannot` : 'none of them can'} load`, { cause })
 }

@@ -15,6 +15,7 @@ declare module 'fastify' {
 /** Loads the model folder named by the config (or a synthetic one, loudly) and releases its sessions on close. */
 export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   let dir = findModelFolder(config.model, config.modelsDir)
+  const fallback = dir === undefined
   if (dir === undefined) {
     dir = syntheticFallbackModel()
     app.log.warn({ modelsDir: config.modelsDir, dir },
@@ -32,6 +33,13 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     warmup: config.warmup
   }, app.log)
   app.decorate('modelHost', host)
+  // A folder written by `npm run model:synthetic` looks like a real one: its config.json's `synthetic` marker is the
+  // only difference, so it gets the same warning as the fallback.
+  if (!fallback && host.folder.config.synthetic) {
+    app.log.warn({ modelsDir: config.modelsDir, dir },
+      'SYNTHETIC MODEL: this folder was written by `npm run model:synthetic` and has RANDOM weights. Its answers mean nothing. ' +
+      'Pull a real one with `npm run model:pull` or set MODEL to a model folder.')
+  }
   host.loaded.then((engine) => {
     app.metrics.setModel({
       name: host.folder.name,

@@ -21,7 +21,7 @@ export const denseQueryProperties = {
   overlap: Type.Optional(Type.Integer({
     minimum: 0,
     description: 'Overlap of neighbouring windows in pixels (default a quarter of the tile, on the patch grid), ' +
-      'blended with a linear ramp. Only with tile. Example: overlap=128'
+      'cross-faded with a smoothstep ramp. Only with tile. Example: overlap=128'
   }))
 }
 

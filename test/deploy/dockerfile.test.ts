@@ -88,7 +88,7 @@ for (const name of ['cpu', 'gpu']) {
     t.notMatch(healthcheck, /curl|wget/, 'no tool the base image lacks')
     t.match(env(s), /MODELS_DIR=\/models/)
     const cmd = JSON.parse(last(s, 'CMD') ?? '[]') as string[]
-    t.same(cmd, packageJson.scripts.start.split(' '), 'the command of npm start, without npm (its prestart would run the pruned tsc)')
+    t.same(cmd, /&& exec (.+)$/.exec(packageJson.scripts.start)?.[1].split(' '), 'the command npm start ends in, without npm and its build step (tsc is pruned)')
     t.ok(all(s, 'COPY').some((c) => /node_modules/.test(c)) && all(s, 'COPY').some((c) => /\/app\/dist/.test(c)), 'dependencies and dist copied from a build stage')
   })
 }
@@ -104,7 +104,7 @@ t.test('the build uses the CI commands: npm ci, npm run build, then prune the de
     if (/\bnpm (install|i|add)\b/.test(command)) t.match(command.trim(), /^npm install --global npm@\S+$/, `only npm itself is installed: ${command.trim()}`)
   }
   t.equal(expand('${NPM_VERSION}').split('.')[0], '11', 'npm 11, which honours allowScripts as in CI')
-  t.match(packageJson.scripts.build, /^tsc -p tsconfig\.build\.json$/)
+  t.match(packageJson.scripts.build, /^tsc -b tsconfig\.build\.json$/)
 })
 
 t.test('the GPU target gets onnxruntime-node\'s CUDA provider from its install script', async (t) => {
@@ -117,7 +117,7 @@ t.test('the GPU target gets onnxruntime-node\'s CUDA provider from its install s
   t.match(installRun, /test -f node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_cuda\.so/, 'and fails the build if the library is missing')
   t.notOk(lineage(stage('cpu')).some((s) => all(s, 'RUN').some((r) => r.includes('script/install.js'))), 'the CPU target does not')
   t.equal(packageJson.allowScripts?.['onnxruntime-node'], false, 'npm ci does not run it (package.json allowScripts)')
-  t.match(readRepoFile('.npmrc'), /^onnxruntime-node-install=skip$/m, 'nor npm 10 (.npmrc)')
+  t.match(readRepoFile('.npmrc'), /^ignore-scripts=true$/m, 'nor npm 10 (.npmrc: no dependency install script runs)')
 })
 
 t.test('the install script, as the GPU stage runs it, installs the CUDA provider where the service looks for it', async (t) => {
@@ -127,13 +127,17 @@ t.test('the install script, as the GPU stage runs it, installs the CUDA provider
     const m = require(${JSON.stringify(join(ortDir, 'script', 'install-metadata.js'))});
     console.log(JSON.stringify({ flag: u.parseInstallFlag() ?? null, linux: m.requirements['linux/x64'], files: Object.keys(m.manifests['linux/x64:cuda12'] ?? {}) }))`
   const base = { PATH: process.env.PATH }
-  // What npm ci sees: .npmrc's skip, as npm passes it to lifecycle scripts.
-  const npmCi = await run(process.execPath, ['-e', probe], { env: { ...base, npm_config_onnxruntime_node_install: 'skip' } })
-  t.equal(JSON.parse(npmCi.stdout).flag, false, 'npm ci skips it')
-  // The GPU stage: the environment variable wins over the .npmrc setting.
-  const gpu = await run(process.execPath, ['-e', probe], { env: { ...base, npm_config_onnxruntime_node_install: 'skip', ONNXRUNTIME_NODE_INSTALL: 'cuda12' } })
+  // Left to itself the script would download the CUDA provider (no flag: it installs what linux/x64 requires), so
+  // npm ci must not run it: npm reads ignore-scripts=true from the project's .npmrc, and says nothing about it.
+  const unflagged = await run(process.execPath, ['-e', probe], { env: base })
+  t.equal(JSON.parse(unflagged.stdout).flag, null, 'without a flag the script installs the platform\'s requirements')
+  const npmConfig = await run('npm', ['config', 'get', 'ignore-scripts'], { cwd: repoPath('.') })
+  t.equal(npmConfig.stdout.trim(), 'true', 'npm ci in this project runs no install script')
+  t.notMatch(npmConfig.stderr, /warn/i, 'and npm warns about none of the project\'s settings')
+  // The GPU stage runs the script itself, with the flag.
+  const gpu = await run(process.execPath, ['-e', probe], { env: { ...base, ONNXRUNTIME_NODE_INSTALL: 'cuda12' } })
   const result = JSON.parse(gpu.stdout) as { flag: unknown, linux: string[], files: string[] }
-  t.not(result.flag, false, 'ONNXRUNTIME_NODE_INSTALL=cuda12 is not a skip')
+  t.not(result.flag, false, 'ONNXRUNTIME_NODE_INSTALL=cuda12 is not a skip (the script then installs linux/x64\'s requirements)')
   t.ok(result.linux.includes('cuda12'), 'cuda12 is the linux/x64 manifest')
   t.ok(result.files.includes('./libonnxruntime_providers_cuda.so'), 'it installs libonnxruntime_providers_cuda.so into bin/napi-v6/linux/x64')
   t.match(readRepoFile('src/inference/onnx-session.ts'), /'bin', 'napi-v6', process\.platform, process\.arch, 'libonnxruntime_providers_cuda\.so'/,

@@ -11,14 +11,15 @@ const config = repoPath('deploy/prometheus/prometheus.yml')
 const alerts = repoPath('deploy/prometheus/alerts.yml')
 
 t.test('promtool check config accepts prometheus.yml and the rule files it names', { skip }, async (t) => {
-  const result = await run('promtool', ['check', 'config', config])
+  const result = await run('promtool', ['check', 'config', '--lint=all', '--lint-fatal', config])
   t.equal(result.code, 0, result.stdout + result.stderr)
   t.match(result.stdout + result.stderr, /SUCCESS: 1 rule files found/)
 })
 
 t.test('promtool check rules accepts alerts.yml', { skip }, async (t) => {
-  const result = await run('promtool', ['check', 'rules', alerts])
+  const result = await run('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', alerts])
   t.equal(result.code, 0, result.stdout + result.stderr)
+  t.notMatch(result.stdout + result.stderr, /WARNING|lint/i, 'no lint finding')
 })
 
 t.test('every dinov3-serve service of the compose file is scraped, on the port the service listens on', async (t) => {

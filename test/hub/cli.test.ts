@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +62,25 @@ t.test('the CLI rejects a bad command line with usage', async (t) => {
   t.equal(run.code, 2);
   t.match(run.stderr, /error: Unknown option '--varient'/);
   t.match(run.stderr, /usage: npm run model:pull --/);
+});
+
+t.test('without --dir the CLI pulls into MODELS_DIR, the folder the server reads; --dir wins over it', async (t) => {
+  const hub = await startFakeHub();
+  t.teardown(() => hub.close());
+  const root = t.testdir({ models: {}, other: {}, elsewhere: {} });
+  const config = hub.files.find((file) => file.path === 'config.json')!.content;
+  const env = { HF_ENDPOINT: hub.endpoint, HF_TOKEN: undefined };
+
+  const modelsDir = join(root, 'models');
+  const intoModelsDir = await runCli([hub.repoId, '--variant', 'fp16'], { ...env, MODELS_DIR: modelsDir });
+  t.equal(intoModelsDir.code, 0, intoModelsDir.stderr);
+  t.same(await readFile(join(modelsDir, 'tiny-dinov3-ONNX', 'config.json')), config);
+  t.match(intoModelsDir.stdout, `model ready in ${relative(repoRoot, join(modelsDir, 'tiny-dinov3-ONNX'))}`);
+
+  const otherModelsDir = join(root, 'other');
+  const elsewhere = join(root, 'elsewhere');
+  const intoDir = await runCli([hub.repoId, '--variant', 'fp16', '--dir', elsewhere], { ...env, MODELS_DIR: otherModelsDir });
+  t.equal(intoDir.code, 0, intoDir.stderr);
+  t.same(await readFile(join(elsewhere, 'tiny-dinov3-ONNX', 'config.json')), config);
+  t.same(readdirSync(otherModelsDir), [], 'MODELS_DIR untouched when --dir is given');
 });

@@ -30,10 +30,11 @@ t.test('small images get one window of their own size; tiles and overlaps round 
   t.throws(() => planWindows({ width: 10, height: 10 }, { tile: 64, overlap: 64 }, 16, 1024), { message: /use 0 to 48 pixels/ })
 })
 
-t.test('blend profiles ramp linearly over the overlap and cross-fade to exactly 1', async (t) => {
+t.test('blend profiles ramp as a smoothstep over the overlap and cross-fade to exactly 1', async (t) => {
   t.same(Array.from(blendProfile(6, 0, true, true)), [1, 1, 1, 1, 1, 1], 'no overlap: flat')
-  t.same(Array.from(blendProfile(8, 4, true, false)), [0.125, 0.375, 0.625, 0.875, 1, 1, 1, 1])
-  t.same(Array.from(blendProfile(8, 4, false, true)), [1, 1, 1, 1, 0.875, 0.625, 0.375, 0.125])
+  // 3t² − 2t³ at the cell centres t = 1/8, 3/8, 5/8, 7/8 (exact in float32).
+  t.same(Array.from(blendProfile(8, 4, true, false)), [0.04296875, 0.31640625, 0.68359375, 0.95703125, 1, 1, 1, 1])
+  t.same(Array.from(blendProfile(8, 4, false, true)), [1, 1, 1, 1, 0.95703125, 0.68359375, 0.31640625, 0.04296875])
   const left = blendProfile(8, 4, false, true)
   const right = blendProfile(8, 4, true, false)
   for (let i = 0; i < 4; i++) t.equal(left[4 + i] + right[i], 1, `overlap cell ${i}`)
@@ -48,7 +49,7 @@ t.test('the accumulator returns the weighted mean per cell at map resolution', a
   accumulator.add(map(20), plan.origins[1])
   const blended = accumulator.finish()
   t.same([blended.planes, blended.width, blended.height], [2, 6, 2])
-  // Cells 2 and 3 are shared: weights 0.75/0.25 then 0.25/0.75.
-  t.same(Array.from(blended.data.subarray(0, 6)), [10, 10, 12.5, 17.5, 20, 20])
-  t.same(Array.from(blended.data.subarray(12, 18)), [10, 10, 12.5, 17.5, 20, 20], 'every plane')
+  // Cells 2 and 3 are shared: weights smoothstep(3/4) = 0.84375 and smoothstep(1/4) = 0.15625, then the reverse.
+  t.same(Array.from(blended.data.subarray(0, 6)), [10, 10, 11.5625, 18.4375, 20, 20])
+  t.same(Array.from(blended.data.subarray(12, 18)), [10, 10, 11.5625, 18.4375, 20, 20], 'every plane')
 })

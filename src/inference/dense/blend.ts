@@ -4,18 +4,26 @@ import type { PlanarMap } from '../resample.js'
 import type { Origin, WindowPlan } from './window-plan.js'
 
 /**
- * Weight of each map cell of a window along one axis: 1 inside, ramping linearly down over the overlap towards an
- * edge that another window continues past, so that overlapping windows cross-fade (no seam, unlike a plain average).
- * Edges on the canvas border keep full weight.
+ * Weight of each map cell of a window along one axis: 1 inside, ramping down over the overlap towards an edge that
+ * another window continues past, so that overlapping windows cross-fade (unlike a plain average, which steps where a
+ * window ends). The ramp is a smoothstep, whose mirror image completes it to 1 as a linear ramp's does, but whose
+ * slope is 0 at both ends: a window's weight has no kink where another window's border lies (measured in
+ * test/routes/tiling-seams.test.ts, and in the README). Edges on the canvas border keep full weight.
  */
 export function blendProfile (cells: number, rampCells: number, taperStart: boolean, taperEnd: boolean): Float32Array {
   const profile = new Float32Array(cells).fill(1)
   if (rampCells <= 0) return profile
   for (let i = 0; i < cells; i++) {
-    if (taperStart) profile[i] = Math.min(profile[i], (i + 0.5) / rampCells)
-    if (taperEnd) profile[i] = Math.min(profile[i], (cells - i - 0.5) / rampCells)
+    if (taperStart) profile[i] = Math.min(profile[i], smoothstep((i + 0.5) / rampCells))
+    if (taperEnd) profile[i] = Math.min(profile[i], smoothstep((cells - i - 0.5) / rampCells))
   }
   return profile
+}
+
+/** 3t² − 2t³ on [0, 1]: smoothstep(t) + smoothstep(1 − t) = 1. */
+function smoothstep (t: number): number {
+  const x = Math.min(1, Math.max(0, t))
+  return x * x * (3 - 2 * x)
 }
 
 /**
