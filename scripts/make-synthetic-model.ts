@@ -1,7 +1,7 @@
 /**
  * npm run model:synthetic -- [--out models/synthetic-small] [--preset tiny|small|base] [--patch 16] [--registers 4]
- *   [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--no-heads]
- *   [--attention plain|fused]
+ *   [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--categories 0]
+ *   [--no-heads] [--attention plain|fused]
  *
  * Writes a model folder in the Hugging Face layout with random weights, marked synthetic everywhere it shows.
  */
@@ -11,7 +11,9 @@ import { SATELLITE_MEAN, SATELLITE_STD, writeSyntheticModel } from '../src/synth
 
 const USAGE = `usage: npm run model:synthetic -- [--out models/synthetic-small] [--preset tiny|small|base] [--patch 16]
          [--registers 4] [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized]
-         [--classes 8] [--no-heads] [--attention plain|fused]`
+         [--classes 8] [--categories 0] [--no-heads] [--attention plain|fused]
+
+  --categories K   also write heads/classification: a linear classification head with K classes (0: none)`
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -25,6 +27,7 @@ const { values } = parseCommandLine(USAGE, {
     inline: { type: 'boolean', default: false },
     variants: { type: 'string', default: '' },
     classes: { type: 'string', default: '8' },
+    categories: { type: 'string', default: '0' },
     'no-heads': { type: 'boolean', default: false },
     attention: { type: 'string', default: 'plain' }
   }
@@ -36,6 +39,8 @@ function integer (name: string, value: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a whole number, got ${value}`)
   return n
 }
+
+const positive = (n: number | undefined): number | undefined => n === undefined || n === 0 ? undefined : n
 
 function fail (message: string): never {
   return commandLineMistake(USAGE, message)
@@ -61,7 +66,7 @@ const model = writeSyntheticModel(out, {
   externalData: !values.inline,
   variants: variants as Array<'fp16' | 'quantized'>,
   attention: values.attention as 'plain' | 'fused',
-  heads: values['no-heads'] ? false : { classes: integer('classes', values.classes) ?? 8 }
+  heads: values['no-heads'] ? false : { classes: integer('classes', values.classes) ?? 8, classification: positive(integer('categories', values.categories)) }
 })
 process.stdout.write(`wrote a SYNTHETIC ${preset} model (random weights, seed ${model.seed}; patch ${model.spec.patchSize}, ` +
   `${model.spec.registers} registers, ${model.spec.hiddenSize} dims) to ${out} in ${Math.round(performance.now() - started)} ms\n` +

@@ -10,6 +10,7 @@ import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import requestControl from './plugins/request-control.js'
 import analyzeRoute from './routes/analyze.js'
+import classifyRoute from './routes/classify.js'
 import demoRoute from './routes/demo.js'
 import depthRoute from './routes/depth.js'
 import embedRoute from './routes/embed.js'
@@ -54,6 +55,7 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
   await app.register(segmentRoute)
   await app.register(depthRoute)
   await app.register(analyzeRoute)
+  await app.register(classifyRoute)
   await app.register(modelsRoute)
   await app.register(healthRoute)
   await app.register(metricsRoute)

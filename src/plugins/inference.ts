@@ -29,7 +29,8 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,
     observer: app.metrics.batcherObserver,
-    warmup: config.warmup
+    warmup: config.warmup,
+    headsDir: config.headsDir
   }, app.log)
   app.decorate('modelHost', host)
   host.loaded.then((engine) => {
