@@ -4,6 +4,8 @@ import { SeededRandom } from '../synthetic/random.js'
 import { shuffle } from './batches.js'
 import { checkDataset, classificationLabels } from './check-dataset.js'
 import { defaultMemoryBudgetBytes, FeatureStore } from './feature-store.js'
+import { fitClassification } from './fit-classification.js'
+import { fitDepth } from './fit-depth.js'
 import { fitSegmentation } from './fit-segmentation.js'
 import { ProgressReporter, type FitJob } from './job.js'
 import type { TaskResult } from './task-result.js'
@@ -95,7 +97,8 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
 async function runTask (request: FitRequest, job: FitJob): Promise<TaskResult> {
   switch (request.task) {
     case 'segmentation': return fitSegmentation(job)
-    default: throw new Error(`task ${request.task} is not implemented yet`)
+    case 'depth': return fitDepth(job)
+    case 'classification': return fitClassification(job, request.kind ?? 'linear')
   }
 }
 

@@ -6,3 +6,4 @@ export type {
   FitKind, FitMetrics, FitOptions, FitProgress, FitRequest, FitState, FitTask, FittedBackbone, FittedHead, FittedHeadJson, LabelledImage
 } from './types.js'
 export { engineOptionsFromConfig } from './engine-options.js'
+export { readDatasetFolder, type DatasetFolder } from './read-dataset.js'
