@@ -169,6 +169,9 @@ t.test('a fitted segmentation head: 202 with Location, job states, served at onc
   const segmented = await app.inject({ method: 'POST', url: '/segment?head=shapes&format=json', headers: imageHeaders(), payload: probe.png })
   t.equal(segmented.statusCode, 200, 'served at once through head=')
   t.same(segmented.json().labels, SCENE_LABELS)
+  const analyzed = await app.inject({ method: 'POST', url: '/analyze?tasks=segment&segment_head=shapes', headers: imageHeaders(), payload: probe.png })
+  t.equal(analyzed.statusCode, 200, '/analyze takes it as segment_head')
+  t.equal(analyzed.json().images[0].segmentation.head, 'shapes')
 
   t.equal((await postFit(app, 'shapes', 'task=segmentation', segmentationParts([1, 2]))).statusCode, 409, 'a served head holds its name')
 
