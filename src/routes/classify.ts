@@ -13,8 +13,8 @@ const ClassifyQuery = Type.Object({
   })),
   top_k: Type.Optional(Type.Integer({
     minimum: 1,
-    description: 'How many classes to answer per image, best first: 1 to the head\'s class count (default 5, or all the classes of a head with fewer)',
-    examples: [5]
+    description: 'How many classes to answer per image, best first: 1 to the head\'s class count (default 5, or all the classes of a head with fewer). ' +
+      'Example: top_k=3'
   }))
 }, { additionalProperties: false })
 

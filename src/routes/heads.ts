@@ -20,7 +20,7 @@ const NameParams = Type.Object({
 const FitQuery = Type.Object({
   task: StringEnum(['segmentation', 'depth', 'classification'], { description: 'What the head does', examples: ['segmentation'] }),
   epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Training epochs (default: the task\'s recipe)', examples: [20] })),
-  val_fraction: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.2, description: 'Share of the images held out for the metrics (0: none)', examples: [0.2] })),
+  val_fraction: Type.Optional(Type.Number({ minimum: 0, default: 0.2, description: 'Share of the images held out for the metrics, at least 0 and below 1 (0: none)', examples: [0.2] })),
   kind: Type.Optional(StringEnum(['linear', 'knn'], {
     default: 'linear',
     description: 'classification only: logistic regression on CLS ⊕ mean patch token (linear), or a temperature-weighted vote of the 20 nearest training embeddings (knn)',
@@ -82,7 +82,7 @@ const fitFormBody = {
         mask: Type.Optional(Type.Array(Type.Unsafe({ type: 'string', format: 'binary' }), { description: 'segmentation: the label PNG of the image before it' })),
         depth: Type.Optional(Type.Array(Type.Unsafe({ type: 'string', format: 'binary' }), { description: 'depth: the depth map of the image before it' })),
         label: Type.Optional(Type.Array(Type.String(), { description: 'classification: the class of the image before it' })),
-        labels: Type.Optional(Type.String({ description: 'segmentation: class names in index order, comma-separated', examples: ['background,circle,square'] }))
+        labels: Type.Optional(Type.String({ description: 'segmentation: class names in index order, comma-separated', example: 'background,circle,square' }))
       })
     }
   }
