@@ -54,8 +54,8 @@ async function window (phase: () => string): Promise<Array<{ ms: number, phase: 
   return samples
 }
 
-// A job larger than a window: 24 scenes of 256², extracted in a few seconds, then many epochs of training, cancelled once the window ends.
-const scenes = Array.from({ length: 24 }, (_, i) => scene(i, 256, 256))
+// A job larger than a window: 8 scenes of 128², extracted in a few seconds, then many epochs of training, cancelled once the window ends.
+const scenes = Array.from({ length: 8 }, (_, i) => scene(i, 128, 128))
 const { payload, contentType } = fitForm([field('labels', SCENE_LABELS.join(',')), ...scenes.flatMap((s, i) => [file('image', `${i}.png`, s.png), file('mask', `${i}-mask.png`, s.mask)])])
 for (let i = 0; i < 10; i++) await embed()
 
@@ -87,7 +87,7 @@ const rows = ['idle', 'extracting', 'training'].map((phase) => {
 const busy = all.filter((s) => s.phase === 'extracting' || s.phase === 'training').map((s) => s.ms)
 const busyP50 = summarise(busy).p50
 process.stdout.write([
-  `/embed 224² at concurrency ${concurrency}, ${rounds} rounds of ${seconds} s idle and ${seconds} s while a segmentation head is fitted (24 scenes of 256²)`,
+  `/embed 224² at concurrency ${concurrency}, ${rounds} rounds of ${seconds} s idle and ${seconds} s while a segmentation head is fitted (8 scenes of 128², 1000 epochs)`,
   '',
   '| fitting job | requests | p50 ms | p95 ms | p50 / idle p50 |',
   '|---|---|---|---|---|',
