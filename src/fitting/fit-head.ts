@@ -42,6 +42,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
   const store = new FeatureStore(options.memoryBudgetBytes ?? defaultMemoryBudgetBytes(), scratch)
   let host: TrainingHost | undefined
   let result: TaskResult
+  let spilled = false
   try {
     progress.extracted(0)
     host = await TrainingHost.start(scratch, options.nice ?? TRAINING_NICE)
@@ -58,6 +59,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
       progress
     }
     result = await runTask(request, job)
+    spilled = store.spilled
   } catch (error) {
     onProgress({ state: 'failed', progress: 0 })
     throw error
@@ -86,7 +88,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
       at: new Date().toISOString(),
       extraction_seconds: round(progress.extractionSeconds),
       training_seconds: round(progress.trainingSeconds),
-      spilled: store.spilled
+      spilled
     }
   }
   const dir = writeHead(headsDir, request.name, result.head, headJson)
