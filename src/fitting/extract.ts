@@ -3,9 +3,8 @@ import type { InputGeometry } from '../inference/geometry.js'
 import { StageTimes } from '../inference/stages.js'
 import { patchGrid, poolTokens } from '../inference/tokens.js'
 import type { FeatureStore } from './feature-store.js'
+import { ServingGate } from './serving-gate.js'
 
-/** Images per trip through the batcher: enough to share a batch, few enough that serving's requests slip between. */
-export const EXTRACTION_CHUNK = 4
 
 export interface DenseSample {
   /** Index in the feature store. */
@@ -54,16 +53,17 @@ export class ChannelStatistics {
 
 /**
  * Patch-feature maps [C, h, w] of each image, as /segment and /depth see them: native size up to the dense cap,
- * through the serving batcher a few images at a time.
+ * through the serving batcher in its lulls (serving-gate.ts).
  */
 export async function extractDense (engine: Engine, images: Buffer[], store: FeatureStore, statistics: ChannelStatistics | undefined,
   signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<DenseSample[]> {
   const samples: DenseSample[] = []
   const registers = engine.backbone.registers
-  for (let start = 0; start < images.length; start += EXTRACTION_CHUNK) {
-    signal?.throwIfAborted()
+  const gate = new ServingGate(engine)
+  for (let start = 0; start < images.length;) {
+    const chunk = images.slice(start, start + await gate.lull(signal))
+    start += chunk.length
     const context = { signal, times: new StageTimes() }
-    const chunk = images.slice(start, start + EXTRACTION_CHUNK)
     const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareDense(bytes, { kind: 'native' }, context), context)
     for (const e of encoded) {
       const grid = patchGrid(e.output, registers, e.grid.height, e.grid.width)
@@ -90,10 +90,12 @@ export async function extractGlobal (engine: Engine, images: Buffer[], store: Fe
   signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<GlobalSample[]> {
   const samples: GlobalSample[] = []
   const registers = engine.backbone.registers
-  for (let start = 0; start < images.length; start += EXTRACTION_CHUNK) {
-    signal?.throwIfAborted()
+  const gate = new ServingGate(engine)
+  for (let start = 0; start < images.length;) {
+    const chunk = images.slice(start, start + await gate.lull(signal))
+    start += chunk.length
     const context = { signal, times: new StageTimes() }
-    const encoded = await engine.encodeImages(images.slice(start, start + EXTRACTION_CHUNK), async (bytes) => engine.prepareForEmbedding(bytes, context), context)
+    const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareForEmbedding(bytes, context), context)
     for (const e of encoded) {
       const vector = poolTokens(e.output, registers, 'cls+mean', false)
       samples.push({

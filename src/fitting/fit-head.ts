@@ -11,7 +11,7 @@ import { ProgressReporter, type FitJob } from './job.js'
 import type { TaskResult } from './task-result.js'
 import { TrainingHost } from './training-host.js'
 import type { FitOptions, FitProgress, FitRequest, FittedHead, FittedHeadJson, LabelledImage } from './types.js'
-import { writeHead } from './write-head.js'
+import { refuseExisting, writeHead } from './write-head.js'
 
 export const DEFAULT_VAL_FRACTION = 0.2
 const TRAINING_NICE = 15
@@ -34,6 +34,7 @@ export function splitDataset (request: FitRequest, random: SeededRandom): { trai
 export async function fitHead (engine: Engine, request: FitRequest, headsDir: string, onProgress: (p: FitProgress) => void,
   signal?: AbortSignal, options: FitOptions = {}): Promise<FittedHead> {
   await checkDataset(engine, request)
+  refuseExisting(headsDir, request.name)
   const started = performance.now()
   const random = new SeededRandom(options.seed ?? 0)
   const { train, val } = splitDataset(request, random)
@@ -42,6 +43,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
   const store = new FeatureStore(options.memoryBudgetBytes ?? defaultMemoryBudgetBytes(), scratch)
   let host: TrainingHost | undefined
   let result: TaskResult
+  let spilled = false
   try {
     progress.extracted(0)
     host = await TrainingHost.start(scratch, options.nice ?? TRAINING_NICE)
@@ -58,6 +60,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
       progress
     }
     result = await runTask(request, job)
+    spilled = store.spilled
   } catch (error) {
     onProgress({ state: 'failed', progress: 0 })
     throw error
@@ -86,7 +89,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
       at: new Date().toISOString(),
       extraction_seconds: round(progress.extractionSeconds),
       training_seconds: round(progress.trainingSeconds),
-      spilled: store.spilled
+      spilled
     }
   }
   const dir = writeHead(headsDir, request.name, result.head, headJson)

@@ -9,10 +9,15 @@ import type { FittedHeadJson } from './types.js'
  * Writes headsDir/<name>/{head.json, model.onnx} into a hidden scratch folder beside it, then renames it into place:
  * a reader (the registry, a restart) sees the whole head or none of it.
  */
+/** Checked before a fit starts (and again when it ends): a name in use is never overwritten. */
+export function refuseExisting (headsDir: string, name: string): void {
+  if (existsSync(join(headsDir, name))) throw new ServiceError('bad_request', `a head named "${name}" already exists in ${headsDir}; delete it first or choose another name`)
+}
+
 export function writeHead (headsDir: string, name: string, graph: GraphBuilder, headJson: FittedHeadJson): string {
   mkdirSync(headsDir, { recursive: true })
   const dir = join(headsDir, name)
-  if (existsSync(dir)) throw new ServiceError('bad_request', `a head named "${name}" already exists in ${headsDir}; delete it first or choose another name`)
+  refuseExisting(headsDir, name)
   const scratch = mkdtempSync(join(headsDir, `.${name}.writing-`))
   try {
     writeOnnx(graph, join(scratch, 'model.onnx'), false)
