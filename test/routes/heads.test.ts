@@ -276,3 +276,12 @@ t.test('a head fitted on another backbone is refused at load, naming both backbo
   t.match(refusal, model.split('/').at(-1) as string)
   t.match(refusal, modelCopy.split('/').at(-1) as string)
 })
+
+t.test('closing the service cancels a running job: close returns and no head is left behind', async (t) => {
+  const headsDir = scratchDir(t)
+  const app = await startApp(t, model, { ADMIN_TOKEN: TOKEN, HEADS_DIR: headsDir })
+  t.equal((await postFit(app, 'interrupted', 'task=segmentation&epochs=1000', segmentationParts([1, 2, 3, 4]))).statusCode, 202)
+  t.equal((await postFit(app, 'waiting', 'task=segmentation&epochs=1', segmentationParts([1, 2, 3]))).statusCode, 202)
+  await app.close()
+  t.same(readdirSync(headsDir), [], 'neither the running nor the queued job wrote a head (nor left scratch files)')
+})
