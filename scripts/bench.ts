@@ -108,7 +108,7 @@ for (const section of allSections.filter((s) => sections.has(s))) {
       break
     case 'fit':
       log(`fitting a segmentation head on ${quick ? 20 : 100} images, and serving latency during a fit`)
-      results.fit = await fitBenchmark(model, { images: quick ? 20 : 100, side: quick ? 256 : 512, servingSeconds: quick ? 3 : 10, servingFitImages: quick ? 8 : 20, log })
+      results.fit = await fitBenchmark(model, { images: quick ? 20 : 100, side: quick ? 256 : 512, servingSeconds: quick ? 3 : 10, servingFitImages: quick ? 8 : 20, env, log })
       break
   }
   log(`${section} done in ${Math.round((performance.now() - started) / 1000)} s`)

@@ -1,5 +1,4 @@
-import { extractGlobal, type GlobalSample } from './extract.js'
-import { ChannelStatistics } from './extract.js'
+import { ChannelStatistics, extractGlobal, type GlobalSample } from './extract.js'
 import { epochBatches } from './batches.js'
 import { classifierHeadGraph, classifierParameters, classifierTrainGraph, knnHeadGraph } from './graphs/classification.js'
 import { timed, yieldToEventLoop, type FitJob } from './job.js'

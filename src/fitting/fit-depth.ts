@@ -1,3 +1,4 @@
+import { badRequest } from '../errors.js'
 import { resampleBilinear, samplingFor } from '../inference/resample.js'
 import { extractDenseSets, stackTargets, trainDense } from './dense-training.js'
 import type { DenseSample } from './extract.js'
@@ -7,7 +8,6 @@ import { lossGrid, sampleTarget } from './loss-grid.js'
 import { DepthScore } from './metrics.js'
 import { decodeDepth } from './targets.js'
 import type { TaskResult } from './task-result.js'
-import { badRequest } from '../errors.js'
 
 export const DEPTH_DEFAULTS = { epochs: 40, batchImages: 8, learningRate: 0.05, weightDecay: 1e-4 }
 

@@ -62,7 +62,7 @@ export async function fitHead (engine: Engine, request: FitRequest, headsDir: st
     result = await runTask(request, job)
     spilled = store.spilled
   } catch (error) {
-    onProgress({ state: 'failed', progress: 0 })
+    progress.failed()
     throw error
   } finally {
     store.close()

@@ -28,6 +28,11 @@ export class ProgressReporter {
     this.emit({ state: 'training', progress: EXTRACTION_SHARE + TRAINING_SHARE + (1 - EXTRACTION_SHARE - TRAINING_SHARE) * fraction })
   }
 
+  /** The job stopped: its state says so, its progress stays where it got to. */
+  failed (): void {
+    this.report({ state: 'failed', progress: this.last })
+  }
+
   private emit (p: FitProgress): void {
     this.last = Math.max(this.last, Math.min(1, p.progress))
     this.report({ ...p, progress: this.last })

@@ -9,7 +9,7 @@ import { StageTimes } from '../../../src/inference/stages.js'
 import { embedImages } from '../../../src/inference/tasks/embed.js'
 import { photoJpeg } from '../fixtures.js'
 import { fitDataset } from '../fit-dataset.js'
-import { table } from '../markdown.js'
+import { describeEnv, table } from '../markdown.js'
 import { round, summarise, type LatencySummary } from '../stats.js'
 
 export interface FitBench {
@@ -23,6 +23,7 @@ export interface FitBench {
   ratio: number
   metrics: FittedHeadJson['metrics']
   spilled: boolean
+  env: Record<string, string>
   /** /embed-path latency (640×480 JPEG, one caller in a closed loop) alone and while a smaller fit runs. */
   serving: {
     fitImages: number
@@ -41,8 +42,8 @@ const quiet = { fatal () {}, error () {}, warn () {}, info () {}, debug () {} }
  * serving Engine: extraction and training times apart (target: training ≤ half of extraction); then serving latency
  * alone and while a fit runs (target: p50 within 2×).
  */
-export async function fitBenchmark (model: string, options: { images: number, side: number, servingSeconds: number, servingFitImages: number, log: (m: string) => void }): Promise<FitBench> {
-  const config = loadConfig({ MODEL: model, LOG_LEVEL: 'silent' })
+export async function fitBenchmark (model: string, options: { images: number, side: number, servingSeconds: number, servingFitImages: number, env: Record<string, string>, log: (m: string) => void }): Promise<FitBench> {
+  const config = loadConfig({ MODEL: model, LOG_LEVEL: 'silent', ...options.env })
   const engine = await Engine.start(readModelFolder(model, config.variant), engineOptionsFromConfig(config), quiet)
   const heads = mkdtempSync(join(tmpdir(), 'dinov3-bench-heads-'))
   try {
@@ -50,7 +51,14 @@ export async function fitBenchmark (model: string, options: { images: number, si
     const classes = 21
     const { labels, images } = fitDataset(options.images, options.side, classes)
     options.log(`fitting ${images.length} images of ${options.side}² alone`)
-    const alone = await fitHead(engine, { task: 'segmentation', name: 'bench', labels, train: images }, heads, () => {})
+    // The training thread runs at nice 15 in the service; here, alone, at nice 0 like extraction's inference thread,
+    // so that the ratio compares the two phases' work and not the scheduler's view of other load on a shared machine.
+    let lastState = ''
+    const alone = await fitHead(engine, { task: 'segmentation', name: 'bench', labels, train: images }, heads, (p) => {
+      const state = `${p.state} ${p.epoch ?? ''}`
+      if (state !== lastState) options.log(`${p.state}${p.epoch === undefined ? '' : ` epoch ${p.epoch}/${p.epochs ?? '?'}`} ${Math.round(p.progress * 100)}%`)
+      lastState = state
+    }, undefined, { nice: 0 })
     const { fitted } = alone.headJson
 
     const jpeg = await photoJpeg(640, 480)
@@ -92,6 +100,7 @@ export async function fitBenchmark (model: string, options: { images: number, si
       ratio: fitted.training_seconds / fitted.extraction_seconds,
       metrics: alone.headJson.metrics,
       spilled: fitted.spilled,
+      env: options.env,
       serving: {
         fitImages: options.servingFitImages,
         alone: summarise(aloneSamples),
@@ -115,8 +124,8 @@ export function renderFit (f: FitBench): string[] {
     '',
     `A linear segmentation head (${f.classes} classes) fitted by \`fitHead\` on ${f.images} synthetic scenes of ${f.side}×${f.side}, ` +
       `in this process through the serving Engine (features through its batcher; training on a thread of its own, one ` +
-      `intra-op thread at nice 15), ${f.epochs} epochs, 20% held out${f.spilled ? ', features spilled to disk' : ''}. ` +
-      'Target: training at most half the time of the feature extraction.',
+      `intra-op thread; at nice 0 for this row, nice 15 when serving), ${f.epochs} epochs, 20% held out${f.spilled ? ', features spilled to disk' : ''}. ` +
+      `Service settings: ${describeEnv(f.env)}. Target: training at most half the time of the feature extraction.`,
     '',
     ...table(['extraction s', 'training s (incl. scoring the held-out images)', 'training / extraction', 'held-out mIoU', 'pixel accuracy'], 'rrrrr', [[
       round(f.extractionSeconds, 1), round(f.trainingSeconds, 1), round(f.ratio, 3), round(f.metrics.miou ?? NaN, 3), round(f.metrics.pixel_accuracy ?? NaN, 3)
