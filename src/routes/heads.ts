@@ -60,6 +60,8 @@ const jobExample = {
   finished_at: '2026-12-01T03:10:09.871Z'
 }
 
+const queuedExample = { name: 'shapes', task: 'segmentation', state: 'queued', progress: 0, metrics: {}, position: 0, created_at: '2026-12-01T03:10:02.114Z' }
+
 const Deleted = Type.Object({
   name: Type.String(),
   cancelled_job: Type.Boolean({ description: 'A queued or running job was cancelled' }),
@@ -107,7 +109,7 @@ const route: FastifyPluginAsyncTypebox<{ config: Readonly<Config> }> = async (ap
       querystring: FitQuery,
       requestBody: fitFormBody,
       response: {
-        202: answer({ description: 'Accepted: the job, queued or already started', headers: { ...adminHeaders, location: Type.String({ description: 'Where to follow the job', example: '/heads/shapes/job' }) }, json: { schema: Job, example: { ...jobExample, state: 'queued', progress: 0, metrics: {}, epoch: undefined, epochs: undefined, loss: undefined, started_at: undefined, finished_at: undefined, position: 0 } } }),
+        202: answer({ description: 'Accepted: the job, queued or already started', headers: { ...adminHeaders, location: Type.String({ description: 'Where to follow the job', example: '/heads/shapes/job' }) }, json: { schema: Job, example: queuedExample } }),
         ...errorResponses(withAuth(adminStatuses))
       }
     }

@@ -35,7 +35,8 @@ export type JobWork = (signal: AbortSignal, onProgress: (progress: JobProgress) 
 
 interface Job {
   view: JobView
-  work: JobWork
+  /** Dropped once started or cancelled: it holds the whole upload, which a finished job must not keep alive. */
+  work: JobWork | undefined
   controller: AbortController
   started?: number
   /** Settles when the work has stopped (after a cancel it may still be unwinding). */
@@ -105,6 +106,7 @@ export class FitJobs {
     const queued = this.waiting.indexOf(job)
     if (queued >= 0) {
       this.waiting.splice(queued, 1)
+      job.work = undefined
       this.finish(job, 'failed', reason)
     }
     return true
@@ -147,7 +149,9 @@ export class FitJobs {
       if (job.controller.signal.aborted || finished(progress.state)) return
       Object.assign(job.view, progress)
     }
-    job.stopped = job.work(job.controller.signal, onProgress).then((metrics) => {
+    const work = job.work as JobWork
+    job.work = undefined
+    job.stopped = work(job.controller.signal, onProgress).then((metrics) => {
       job.view.metrics = metrics
       job.view.progress = 1
       this.finish(job, 'done')
