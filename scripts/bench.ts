@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--only embed,features,tiled,growth,peer,variants,preprocess,gpu] [--quick] [--seconds 24] [--rounds 6]
+ * npm run bench -- [--only embed,features,tiled,growth,peer,variants,preprocess,fit,gpu] [--quick] [--seconds 24] [--rounds 6]
  *                  [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]
  *
  * Measures the service against the raw ONNX Runtime ceiling, against itself as images grow, and against
@@ -15,6 +15,7 @@ import { describeMachine } from './bench/machine.js'
 import { renderReport, type BenchResults } from './bench/report.js'
 import { embedThroughput } from './bench/sections/embed-throughput.js'
 import { featuresThroughput } from './bench/sections/features-throughput.js'
+import { fitBenchmark } from './bench/sections/fit.js'
 import { detectGpu } from './bench/sections/gpu.js'
 import { peerTransformers } from './bench/sections/peer-transformers.js'
 import { preprocessingTimes } from './bench/sections/preprocessing.js'
@@ -22,7 +23,7 @@ import { tiledGrowth } from './bench/sections/tiled-growth.js'
 import { tiledSegment } from './bench/sections/tiled-segment.js'
 import { variants } from './bench/sections/variants.js'
 
-const allSections = ['gpu', 'embed', 'features', 'peer', 'variants', 'preprocess', 'tiled', 'growth']
+const allSections = ['gpu', 'embed', 'features', 'peer', 'variants', 'preprocess', 'tiled', 'growth', 'fit']
 
 const USAGE = `usage: npm run bench -- [--only ${allSections.join(',')}] [--quick] [--seconds 24] [--rounds 6]
                       [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]`
@@ -104,6 +105,10 @@ for (const section of allSections.filter((s) => sections.has(s))) {
     case 'growth':
       log('cost growth of tiled /segment, a fresh service per size')
       results.growth = await tiledGrowth(model, { sides: quick ? [1024, 2048] : [1024, 2048, 4096, 8192], env, log })
+      break
+    case 'fit':
+      log(`fitting a segmentation head on ${quick ? 20 : 100} images, and serving latency during a fit`)
+      results.fit = await fitBenchmark(model, { images: quick ? 20 : 100, side: quick ? 256 : 512, servingSeconds: quick ? 3 : 10, servingFitImages: quick ? 8 : 20, env, log })
       break
   }
   log(`${section} done in ${Math.round((performance.now() - started) / 1000)} s`)

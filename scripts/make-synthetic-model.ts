@@ -1,7 +1,8 @@
 /**
  * npm run model:synthetic -- [--family vit|convnext] [--out models/synthetic-small] [--preset tiny|small|base]
  *   [--patch 16] [--registers 4] [--attention plain|fused] (vit) [--hidden-sizes 24,48,96,192] [--depths 1,1,2,1] (convnext)
- *   [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--no-heads]
+ *   [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--categories 0]
+ *   [--no-heads]
  *
  * Writes a model folder in the Hugging Face layout with random weights, marked synthetic everywhere it shows.
  */
@@ -10,9 +11,12 @@ import { backbonePresets, type BackbonePreset } from '../src/synthetic/backbone-
 import { SATELLITE_MEAN, SATELLITE_STD, writeSyntheticModel } from '../src/synthetic/synthetic-model.js'
 
 const USAGE = `usage: npm run model:synthetic -- [--family vit|convnext] [--out models/synthetic-small] [--preset tiny|small|base]
-         [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--no-heads]
+         [--seed 0] [--image-size 224] [--satellite] [--inline] [--variants fp16,quantized] [--classes 8] [--categories 0]
+         [--no-heads]
   vit (default):  [--patch 16] [--registers 4] [--attention plain|fused]
-  convnext:       [--hidden-sizes 24,48,96,192] [--depths 1,1,2,1]   (stride 32 with four stages, no registers)`
+  convnext:       [--hidden-sizes 24,48,96,192] [--depths 1,1,2,1]   (stride 32 with four stages, no registers)
+
+  --categories K   also write heads/classification: a linear classification head with K classes (0: none)`
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -30,6 +34,7 @@ const { values } = parseCommandLine(USAGE, {
     inline: { type: 'boolean', default: false },
     variants: { type: 'string', default: '' },
     classes: { type: 'string', default: '8' },
+    categories: { type: 'string', default: '0' },
     'no-heads': { type: 'boolean', default: false }
   }
 })
@@ -44,6 +49,8 @@ function integer (name: string, value: string | undefined): number | undefined {
 function integers (name: string, value: string | undefined): number[] | undefined {
   return value?.split(',').map((part) => integer(name, part) as number)
 }
+
+const positive = (n: number | undefined): number | undefined => n === undefined || n === 0 ? undefined : n
 
 function fail (message: string): never {
   return commandLineMistake(USAGE, message)
@@ -78,7 +85,7 @@ try {
     externalData: !values.inline,
     variants: variants as Array<'fp16' | 'quantized'>,
     attention,
-    heads: values['no-heads'] ? false : { classes: integer('classes', values.classes) ?? 8 }
+    heads: values['no-heads'] ? false : { classes: integer('classes', values.classes) ?? 8, classification: positive(integer('categories', values.categories)) }
   })
 } catch (error) {
   fail((error as Error).message)

@@ -4,16 +4,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { clientErrorAnswerer, requestIds } from './plugins/client-errors.js'
 import errorHandler from './plugins/error-handler.js'
+import fitting from './plugins/fitting.js'
 import imageInput from './plugins/image-input.js'
 import inference from './plugins/inference.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import requestControl from './plugins/request-control.js'
 import analyzeRoute from './routes/analyze.js'
+import classifyRoute from './routes/classify.js'
 import demoRoute from './routes/demo.js'
 import depthRoute from './routes/depth.js'
 import embedRoute from './routes/embed.js'
 import featuresRoute from './routes/features.js'
+import headsRoute from './routes/heads.js'
 import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import modelsRoute from './routes/models.js'
@@ -48,12 +51,15 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
   await app.register(inference, { config })
   await app.register(requestControl, { config })
   await app.register(imageInput, { config })
+  await app.register(fitting, { config })
 
   await app.register(embedRoute)
   await app.register(featuresRoute)
   await app.register(segmentRoute)
   await app.register(depthRoute)
   await app.register(analyzeRoute)
+  await app.register(classifyRoute)
+  await app.register(headsRoute, { config })
   await app.register(modelsRoute)
   await app.register(healthRoute)
   await app.register(metricsRoute)

@@ -45,6 +45,16 @@ export interface Config {
   tileBatchPixels: number
   warmup: boolean
   shutdownGraceMs: number
+  /** Bearer token of the fitting routes (/heads); unset: fitting is disabled and those routes answer 404. */
+  adminToken: string | undefined
+  /** Where fitted heads are written and loaded from besides the model folder's heads/; unset: that folder itself. */
+  headsDir: string | undefined
+  /** Fitting jobs waiting behind the running one; beyond: 429 with Retry-After. */
+  fitQueueSize: number
+  /** Files in one fitting upload (images and their masks or depth maps count each). */
+  fitMaxFiles: number
+  /** Bytes of all the files of one fitting upload together (BODY_LIMIT_MB still bounds each file). */
+  fitUploadLimitBytes: number
 }
 
 export class ConfigError extends Error {}
@@ -78,10 +88,17 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     denseMaxSide: read.integer('DENSE_MAX_SIDE', 1024, 16, 16_384),
     tileBatchPixels: read.integer('TILE_BATCH_PIXELS', 1024 * 1024, 1, 2 ** 30),
     warmup: read.boolean('WARMUP', true),
-    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000)
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    adminToken: read.secret('ADMIN_TOKEN', 16),
+    headsDir: mapDefined(read.optionalString('HEADS_DIR'), (dir) => resolve(dir)),
+    fitQueueSize: read.integer('FIT_QUEUE_SIZE', 4, 0, 1000),
+    fitMaxFiles: read.integer('FIT_MAX_FILES', 2000, 2, 100_000),
+    fitUploadLimitBytes: read.integer('FIT_UPLOAD_LIMIT_MB', 2048, 1, 1_000_000) * 1024 * 1024
   }
   return Object.freeze(config)
 }
+
+const mapDefined = <T, U>(value: T | undefined, map: (value: T) => U): U | undefined => value === undefined ? undefined : map(value)
 
 class EnvReader {
   constructor (private readonly env: Env) {}
@@ -93,6 +110,15 @@ class EnvReader {
 
   string (name: string, fallback: string): string {
     return this.optionalString(name) ?? fallback
+  }
+
+  /** A token that guards something: refused when short enough to guess, and never echoed in the message. */
+  secret (name: string, minLength: number): string | undefined {
+    const value = this.optionalString(name)
+    if (value !== undefined && value.length < minLength) {
+      throw new ConfigError(`${name} is ${value.length} characters; use at least ${minLength} (e.g. openssl rand -hex 32), or unset it to disable what it guards`)
+    }
+    return value
   }
 
   number (name: string, fallback: number, min: number, max: number): number {

@@ -1,8 +1,16 @@
 /** The closed set of failures a client can see, each with its one status code (the only place they are mapped). */
 export const errorStatus = {
   bad_request: 400,
+  /** The admin routes without `Authorization: Bearer <ADMIN_TOKEN>`, or with a wrong token. */
+  unauthorized: 401,
+  /** A head that came with the model folder: only fitted heads in HEADS_DIR can be deleted. */
+  forbidden: 403,
   not_found: 404,
+  /** The fitting routes while ADMIN_TOKEN is unset: they do not exist for clients. */
+  fitting_disabled: 404,
   request_timeout: 408,
+  /** A head name already served, or held by a queued or running fitting job. */
+  name_in_use: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable_image: 422,

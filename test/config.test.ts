@@ -28,7 +28,12 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     denseMaxSide: 1024,
     tileBatchPixels: 1024 * 1024,
     warmup: true,
-    shutdownGraceMs: 10_000
+    shutdownGraceMs: 10_000,
+    adminToken: undefined,
+    headsDir: undefined,
+    fitQueueSize: 4,
+    fitMaxFiles: 2000,
+    fitUploadLimitBytes: 2048 * 1024 * 1024
   })
   t.same(loadConfig({ PORT: '', MODEL: '   ', LOG_LEVEL: ' ' }), loadConfig({}), 'blank values count as unset')
 })
@@ -117,4 +122,21 @@ t.test('the config is frozen', async (t) => {
   t.ok(Object.isFrozen(config))
   t.throws(() => { (config as { port: number }).port = 1 }, TypeError)
   t.equal(config.port, 8080)
+})
+
+t.test('fitting: ADMIN_TOKEN, HEADS_DIR and the queue and upload bounds', async (t) => {
+  const config = loadConfig({ ADMIN_TOKEN: ' 0123456789abcdef ', HEADS_DIR: 'fitted', FIT_QUEUE_SIZE: '0', FIT_MAX_FILES: '10', FIT_UPLOAD_LIMIT_MB: '5' })
+  t.equal(config.adminToken, '0123456789abcdef', 'trimmed')
+  t.equal(config.headsDir, resolve('fitted'), 'resolved against the working directory')
+  t.equal(config.fitQueueSize, 0, '0: no job waits behind the running one')
+  t.equal(config.fitMaxFiles, 10)
+  t.equal(config.fitUploadLimitBytes, 5 * 1024 * 1024)
+  t.throws(() => loadConfig({ ADMIN_TOKEN: 'short-token' }), new ConfigError('ADMIN_TOKEN is 11 characters; use at least 16 (e.g. openssl rand -hex 32), or unset it to disable what it guards'))
+  try {
+    loadConfig({ ADMIN_TOKEN: 'hunter2' })
+  } catch (error) {
+    t.notMatch((error as Error).message, 'hunter2', 'the token never appears in the message')
+  }
+  t.throws(() => loadConfig({ FIT_QUEUE_SIZE: '-1' }), /FIT_QUEUE_SIZE=-1 is not a number between 0 and 1000/)
+  t.throws(() => loadConfig({ FIT_MAX_FILES: '1' }), /FIT_MAX_FILES=1 is not a number between 2 and 100000/)
 })

@@ -1,6 +1,7 @@
 import type { MachineDescription } from './machine.js'
 import { renderEmbed, type EmbedThroughput } from './sections/embed-throughput.js'
 import { renderFeatures, type FeaturesThroughput } from './sections/features-throughput.js'
+import { renderFit, type FitBench } from './sections/fit.js'
 import { renderGpu, type GpuSection } from './sections/gpu.js'
 import { renderPeer, type PeerComparison } from './sections/peer-transformers.js'
 import { renderPreprocessing, type PreprocessingTimes } from './sections/preprocessing.js'
@@ -20,6 +21,7 @@ export interface BenchResults {
   variants?: VariantComparison
   preprocess?: PreprocessingTimes
   gpu?: GpuSection
+  fit?: FitBench
 }
 
 /** BENCHMARKS.md, written from the numbers of one run only. */
@@ -48,6 +50,7 @@ export function renderReport (results: BenchResults): string {
   if (results.peer !== undefined) lines.push(...renderPeer(results.peer))
   if (results.variants !== undefined) lines.push(...renderVariants(results.variants))
   if (results.preprocess !== undefined) lines.push(...renderPreprocessing(results.preprocess))
+  if (results.fit !== undefined) lines.push(...renderFit(results.fit))
   if (results.gpu !== undefined) lines.push(...renderGpu(results.gpu))
   return lines.join('\n') + '\n'
 }

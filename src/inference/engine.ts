@@ -1,10 +1,13 @@
-import type { Log } from './log.js'
+import { join } from 'node:path'
 import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
 import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
 import { HeadRegistry } from './heads/head-registry.js'
-import { loadHeads } from './heads/load-heads.js'
+import type { BackboneRecord } from './heads/head-config.js'
+import type { Head } from './heads/head.js'
+import { fittedHeadsDir, loadHeadFolder, loadHeads, type BackboneShape } from './heads/load-heads.js'
+import type { Log } from './log.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
 import { lowerOtherThreads } from './thread-priority.js'
@@ -23,6 +26,8 @@ export interface EngineOptions {
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
   observer?: BatcherObserver
+  /** HEADS_DIR: where fitted heads are written and loaded from besides the model's heads/ (default: that folder). */
+  headsDir?: string
 }
 
 /** One image through the backbone: its tokens, and how its pixels map onto the model's input. */
@@ -42,6 +47,14 @@ export interface Prepared {
   geometry: InputGeometry
   header: ImageHeader
 }
+
+export function backboneIdentity (folder: ModelFolder): BackboneRecord {
+  const { config } = folder
+  return { name: folder.name, model_type: config.modelType, dim: config.hiddenSize, patch: config.patchSize, registers: config.registers, variant: folder.variant }
+}
+
+const headBackbone = (backbone: Backbone, folder: ModelFolder): BackboneShape =>
+  ({ hiddenSize: backbone.hiddenSize, patchSize: backbone.patchSize, identity: backboneIdentity(folder) })
 
 /** Images of one request that shared a batch spent that batch's time once, not once each. */
 function sumOfDistinctBatches (outputs: TokenOutput[]): number {
@@ -78,7 +91,7 @@ export class Engine {
     lowerOtherThreads([host.threadId], options.preprocessNice)
     try {
       const backbone = await Backbone.load(host, folder, options.session, log)
-      const heads = new HeadRegistry(await loadHeads(host, folder.dir, backbone, options.session, log))
+      const heads = new HeadRegistry(await loadHeads(host, { modelDir: folder.dir, headsDir: options.headsDir }, headBackbone(backbone, folder), options.session, log))
       const batcher = new Batcher(backbone, options.batching, options.observer)
       return new Engine(folder, host, backbone, batcher, heads, options)
     } catch (error) {
@@ -92,6 +105,15 @@ export class Engine {
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
   get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
+  /** Where fitted heads are written: HEADS_DIR, or the model folder's heads/. */
+  get headsDir (): string { return fittedHeadsDir({ modelDir: this.folder.dir, headsDir: this.options.headsDir }) }
+  /** What a fitted head records of the backbone its features came from. */
+  get identity (): BackboneRecord { return backboneIdentity(this.folder) }
+
+  /** Loads one fitted head folder of HEADS_DIR with the start-up's checks (not yet served: the registry adds it). */
+  async loadFittedHead (name: string, log: Log): Promise<Head> {
+    return loadHeadFolder(this.host, join(this.headsDir, name), name, headBackbone(this.backbone, this.folder), this.options.session, log, true)
+  }
 
   /** Reads the header first, so that oversized or refused images cost no decoding. */
   header (bytes: Buffer, context: RequestContext): Promise<ImageHeader> {

@@ -30,7 +30,8 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,
     observer: app.metrics.batcherObserver,
-    warmup: config.warmup
+    warmup: config.warmup,
+    headsDir: config.headsDir
   }, app.log)
   app.decorate('modelHost', host)
   // A folder written by `npm run model:synthetic` looks like a real one: its config.json's `synthetic` marker is the

@@ -40,8 +40,14 @@ export default fp(async (app) => {
       tags: [
         { name: 'backbone', description: 'Backbone outputs' },
         { name: 'heads', description: 'Task heads on the frozen backbone\'s features' },
-        { name: 'service', description: 'Health, models and metrics' }
-      ]
+        { name: 'service', description: 'Health, models and metrics' },
+        { name: 'fitting', description: 'Fitting heads on the frozen backbone (admin: enabled by ADMIN_TOKEN)' }
+      ],
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN the service was started with' }
+        }
+      }
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     transformObject: (document) => {

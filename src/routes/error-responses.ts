@@ -22,11 +22,34 @@ const errorDocs: Record<number, ErrorDoc> = {
       out_of_range: example('A size outside its range', 'bad_request', 'size=4 is out of range: use native or a long side from 16 to 1024 pixels')
     }
   },
+  401: {
+    description: 'Admin routes: no `Authorization: Bearer <ADMIN_TOKEN>`, or a wrong token',
+    examples: {
+      missing: example('No Authorization header', 'unauthorized', 'this route needs the admin token: send Authorization: Bearer <ADMIN_TOKEN>'),
+      wrong: example('A wrong token', 'unauthorized', 'the Authorization header does not carry the admin token (Authorization: Bearer <ADMIN_TOKEN>)')
+    },
+    headers: { ...everyAnswerHeaders, 'www-authenticate': Type.String({ description: 'The scheme to use', example: 'Bearer realm="dinov3-serve admin"' }) }
+  },
+  403: {
+    description: 'DELETE of a head that is not a fitted one in HEADS_DIR (heads of the model folder are the operator\'s)',
+    examples: {
+      model_head: example('A head of the model folder', 'forbidden',
+        'head "segmentation" is not a fitted head in HEADS_DIR (/models/dinov3-vits16/heads/segmentation); only heads fitted by this service can be deleted, remove others from the model folder yourself')
+    }
+  },
   404: {
-    description: 'Unknown head (the message lists the heads), or no head of this task in the model',
+    description: 'Unknown head (the message lists the heads), no head of this task in the model, no fitting job of that name, or (fitting routes) fitting disabled because ADMIN_TOKEN is unset',
     examples: {
       unknown_head: example('head= names no head', 'not_found', 'no head "ade20k"; heads: depth (depth), segmentation (segmentation)'),
-      no_head: example('The model has no head for the task', 'not_found', 'this model has no depth head; heads: (none)')
+      no_head: example('The model has no head for the task', 'not_found', 'this model has no depth head; heads: (none)'),
+      fitting_disabled: example('ADMIN_TOKEN is unset', 'fitting_disabled', 'fitting heads is disabled on this service: the operator sets ADMIN_TOKEN to enable the /heads routes')
+    }
+  },
+  409: {
+    description: 'The head name is taken: a served head, a queued or running fitting job, or a head folder in HEADS_DIR',
+    examples: {
+      served: example('A head of that name is served', 'name_in_use', 'a head named "shapes" is already served; choose another name or DELETE /heads/shapes first'),
+      job: example('A job of that name is under way', 'name_in_use', 'a fitting job for "shapes" is queued or running; follow it at /heads/shapes/job or DELETE /heads/shapes to cancel it')
     }
   },
   408: {
@@ -55,15 +78,16 @@ const errorDocs: Record<number, ErrorDoc> = {
     }
   },
   422: {
-    description: 'The image cannot be decoded (truncated or corrupt)',
+    description: 'The image cannot be decoded (truncated or corrupt); fitting: an image, mask or depth map of the dataset cannot be decoded (the message names the file)',
     examples: {
       truncated: example('A truncated JPEG', 'unprocessable_image', 'the jpeg image cannot be decoded (VipsJpeg: premature end of JPEG image); is the file complete?')
     }
   },
   429: {
-    description: 'Overloaded: MAX_CONCURRENT_REQUESTS are in flight; retry after Retry-After seconds',
+    description: 'Overloaded: MAX_CONCURRENT_REQUESTS are in flight, or (fitting) a job runs and FIT_QUEUE_SIZE more wait; retry after Retry-After seconds',
     examples: {
-      overloaded: example('Too many requests in flight', 'overloaded', 'the service is at its limit of 64 requests in flight; retry after the Retry-After delay')
+      overloaded: example('Too many requests in flight', 'overloaded', 'the service is at its limit of 64 requests in flight; retry after the Retry-After delay'),
+      fit_queue_full: example('The fitting queue is full', 'overloaded', 'a head is being fitted and 4 more wait (FIT_QUEUE_SIZE=4); retry after the Retry-After delay')
     },
     headers: retryHeaders
   },

@@ -25,11 +25,13 @@ const ModelsResponse = Type.Object({
   }),
   heads: Type.Array(Type.Object({
     name: Type.String({ description: 'What head=, segment_head= and depth_head= take' }),
-    task: Type.String({ description: 'segmentation or depth' }),
+    task: Type.String({ description: 'segmentation, depth or classification' }),
     inputs: Type.Array(Type.String({ description: 'patch_features, cls_token or pixel_values' })),
-    labels: Type.Optional(Type.Array(Type.String(), { description: 'Segmentation: the class names, by index' })),
-    unit: Type.Optional(Type.String({ description: 'Depth: the unit of its values' }))
-  }), { description: 'The heads in <model>/heads/, checked at start-up; empty when there are none' })
+    labels: Type.Optional(Type.Array(Type.String(), { description: 'Segmentation and classification: the class names, by index' })),
+    unit: Type.Optional(Type.String({ description: 'Depth: the unit of its values' })),
+    fitted: Type.Optional(Type.Boolean({ description: 'true: fitted by this service (POST /heads/{name}), in HEADS_DIR; DELETE /heads/{name} removes it' })),
+    metrics: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'Fitted heads: the held-out metrics recorded in head.json' }))
+  }), { description: 'The heads in <model>/heads/ and HEADS_DIR, checked when loaded; fitted heads join at once; empty when there are none' })
 })
 
 const modelsExample = {
@@ -92,7 +94,8 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
         task: head.task,
         inputs: head.inputs,
         labels: head.labels,
-        unit: head.unit
+        unit: head.unit,
+        ...(head.fitted ? { fitted: true, metrics: head.config.metrics ?? {} } : {})
       }))
     }
   })

@@ -54,6 +54,12 @@ export const depthHeaders: HeaderDocs = {
   'x-depth-offset': Type.String({ description: 'format=png only: the depth of pixel value 0', example: '0.9552' })
 }
 
+export const classifyHeaders: HeaderDocs = {
+  ...inferenceHeaders,
+  'x-head': Type.String({ description: 'The classification head that answered', example: 'shapes' }),
+  'x-classes': Type.String({ description: 'Number of classes of the head', example: '3' })
+}
+
 /** 429 and 503 tell the client when to come back. */
 export const retryHeaders: HeaderDocs = {
   ...everyAnswerHeaders,

@@ -8,7 +8,7 @@ import { buildConvNextGraph } from './convnext-graph.js'
 import { checkConvNextSpec, convnextPresets, convnextStride, type ConvNextSpec } from './convnext-spec.js'
 import { makeConvNextWeights } from './convnext-weights.js'
 import type { GraphBuilder } from './onnx-builder.js'
-import { buildDepthHead, buildSegmentationHead } from './head-graphs.js'
+import { buildClassificationHead, buildDepthHead, buildSegmentationHead } from './head-graphs.js'
 import { writeOnnx } from './write-onnx.js'
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -36,13 +36,20 @@ export interface SyntheticModelOptions {
   variants?: Exclude<SyntheticPrecision, 'fp32'>[]
   /** How a ViT's attention is written (see SyntheticAttention); plain, as hub exports are, by default. */
   attention?: SyntheticAttention
-  /** Writes `heads/segmentation` (linear, with this many classes) and `heads/depth` (linear, metres). */
-  heads?: boolean | { classes: number }
+  /**
+   * Writes `heads/segmentation` (linear, with this many classes) and `heads/depth` (linear, metres); with
+   * `classification`, also `heads/classification` (linear on CLS and mean patch token, that many classes).
+   */
+  heads?: boolean | { classes: number, classification?: number }
 }
 
 /** Class names of the synthetic segmentation head: placeholders, since its weights are random. */
 export const syntheticLabels = (count: number): string[] =>
   Array.from({ length: count }, (_, i) => `class_${String(i).padStart(String(count - 1).length, '0')}`)
+
+/** Category names of the synthetic classification head: placeholders, since its weights are random. */
+export const syntheticCategories = (count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `category_${String(i).padStart(String(count - 1).length, '0')}`)
 
 /** What the service reads from the folder, whichever the family. */
 export interface SyntheticGrid {
@@ -115,6 +122,11 @@ export function writeSyntheticModel (dir: string, options: SyntheticModelOptions
     writeHead(join(dir, 'heads', 'segmentation'), buildSegmentationHead(grid.hiddenSize, classes, seed + 1),
       { task: 'segmentation', labels: syntheticLabels(classes), synthetic: true })
     writeHead(join(dir, 'heads', 'depth'), buildDepthHead(grid.hiddenSize, seed + 2), { task: 'depth', unit: 'm', synthetic: true })
+    const categories = options.heads === true ? undefined : options.heads.classification
+    if (categories !== undefined) {
+      writeHead(join(dir, 'heads', 'classification'), buildClassificationHead(grid.hiddenSize, categories, seed + 3),
+        { task: 'classification', labels: syntheticCategories(categories), synthetic: true })
+    }
   }
   return model
 }

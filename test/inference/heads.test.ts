@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import { decodeNpy } from '../../src/image/npy.js'
 import { loadHeads } from '../../src/inference/heads/load-heads.js'
 import { GraphBuilder, ints } from '../../src/synthetic/onnx-builder.js'
-import { buildSegmentationHead } from '../../src/synthetic/head-graphs.js'
+import { buildClassificationHead, buildSegmentationHead } from '../../src/synthetic/head-graphs.js'
 import { writeOnnx } from '../../src/synthetic/write-onnx.js'
 import { startApp, imageHeaders } from '../helpers/app.js'
 import { patternPng, patternRgb } from '../helpers/images.js'
@@ -42,8 +42,16 @@ async function refusal (t: Test, dir: string): Promise<string> {
 }
 
 t.test('a head that does not fit the backbone stops the start, naming the head and the problem', async (t) => {
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'classification' }, convHead('patch_features', 32, 3))),
-    /heads\/seg\/head\.json: "task" must be "segmentation" or "depth", found "classification"/)
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'detection' }, convHead('patch_features', 32, 3))),
+    /heads\/seg\/head\.json: "task" must be one of "segmentation", "depth", "classification", found "detection"/)
+  t.match(await refusal(t, modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 3))),
+    /head "cls" .*: a classification head outputs probabilities \[B, K\]; this one has rank 4/)
+  t.match(await refusal(t, modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b'] }, buildClassificationHead(32, 3, 1))),
+    /head "cls" .*: it outputs 3 classes but head\.json lists 2 labels/)
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, buildClassificationHead(32, 3, 1))),
+    /head "seg" .*: a segmentation head outputs a map, \[B, K, h, w\] or \[B, h, w\]; this one outputs \[B, K\]/)
+  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'], backbone: { name: 'x' } }, convHead('patch_features', 32, 1))),
+    /"backbone\.model_type" must be a string/)
   t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 8))),
     /head "seg" .*: it outputs 8 classes but head\.json lists 3 labels/)
   t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('patch_features', 64, 1))),

@@ -47,7 +47,7 @@ t.test('every status the contract names, from the input that causes it, with a J
     { name: 'bad size', send: () => post('/features?size=big', jpeg), status: 400, code: 'bad_request', message: /size/ },
     { name: 'size out of range', send: () => post('/features?size=4', jpeg), status: 400, code: 'bad_request', message: /from 16 to 1024/ },
     { name: 'unknown parameter', send: () => post('/embed?normalise=true', jpeg), status: 400, code: 'bad_request', message: /unknown querystring parameter "normalise"/ },
-    { name: 'unknown route', send: () => post('/classify', jpeg), status: 404, code: 'not_found', message: /no route POST \/classify/ },
+    { name: 'unknown route', send: () => post('/detect', jpeg), status: 404, code: 'not_found', message: /no route POST \/detect/ },
     { name: 'too many files', send: () => { const m = multipartBody([{ data: jpeg }, { data: jpeg }, { data: jpeg }]); return post('/embed', m.body, { 'content-type': m.contentType }) }, status: 413, code: 'payload_too_large', message: /files limit/i },
     { name: 'multipart without files', send: () => { const m = multipartBody([]); return post('/embed', m.body, { 'content-type': m.contentType }) }, status: 400, code: 'bad_request', message: /no file/ },
     { name: 'png format for a batch', send: () => { const m = multipartBody([{ data: jpeg }, { data: jpeg }]); return post('/features?format=png', m.body, { 'content-type': m.contentType }) }, status: 400, code: 'bad_request', message: /one image/ }

@@ -49,10 +49,23 @@ const endpoints: Record<string, { method: 'get' | 'post', parameters: Record<str
     errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
     formats: ['application/json']
   },
+  '/classify': {
+    method: 'post',
+    parameters: { head: {}, top_k: {} },
+    errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
+    formats: ['application/json']
+  },
   '/models': { method: 'get', parameters: {}, errors: [503, 500], formats: ['application/json'] },
   '/health/live': { method: 'get', parameters: {}, errors: [], formats: ['application/json'] },
   '/health/ready': { method: 'get', parameters: {}, errors: [503], formats: ['application/json'] },
   '/metrics': { method: 'get', parameters: {}, errors: [500], formats: ['text/plain'] }
+}
+
+/** The admin routes: a path parameter, their own bodies and answers, and 401 on each (checked apart). */
+const adminEndpoints: Record<string, { method: 'get' | 'post' | 'delete', status: number, errors: number[], query: string[] }> = {
+  'POST /heads/{name}': { method: 'post', status: 202, errors: [400, 401, 404, 409, 413, 415, 422, 429, 500, 503], query: ['epochs', 'kind', 'task', 'val_fraction'] },
+  'GET /heads/{name}/job': { method: 'get', status: 200, errors: [400, 401, 404, 500], query: [] },
+  'DELETE /heads/{name}': { method: 'delete', status: 200, errors: [400, 401, 403, 404, 500, 503], query: [] }
 }
 
 const imageBodyTypes = ['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/avif', 'application/octet-stream', 'multipart/form-data']
@@ -80,7 +93,7 @@ async function loadDocument (t: Test): Promise<{ document: Json, resolved: Json,
 t.test('/openapi.json is a valid OpenAPI 3 document listing every endpoint and no other', async (t) => {
   const { document } = await loadDocument(t)
   const operations = Object.entries(document.paths).flatMap(([path, item]: [string, Json]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
-  t.same(operations.sort(), Object.entries(endpoints).map(([path, e]) => `${e.method.toUpperCase()} ${path}`).sort(),
+  t.same(operations.sort(), [...Object.entries(endpoints).map(([path, e]) => `${e.method.toUpperCase()} ${path}`), ...Object.keys(adminEndpoints)].sort(),
     'the API\'s operations; the demo page, /docs and /openapi.json are hidden')
   for (const [path, item] of Object.entries(document.paths) as Array<[string, Json]>) {
     for (const operation of Object.values(item) as Json[]) {
@@ -202,4 +215,33 @@ t.test('/docs serves Swagger UI from the installed package, with the same docume
   const fromUi = await app.inject({ method: 'GET', url: '/docs/json' })
   const fromApi = await app.inject({ method: 'GET', url: '/openapi.json' })
   t.same(fromUi.json(), fromApi.json(), '/docs/json is /openapi.json')
+})
+
+t.test('the admin routes: bearer security, the name in the path, their answers with examples and every error status', async (t) => {
+  const { document, resolved } = await loadDocument(t)
+  t.same(document.components.securitySchemes.adminToken, { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN the service was started with' })
+  for (const [operation, expected] of Object.entries(adminEndpoints)) {
+    const path = operation.split(' ')[1]
+    const item: Json = document.paths[path][expected.method]
+    t.same(item.security, [{ adminToken: [] }], `${operation}: needs the admin token`)
+    t.same(item.tags, ['fitting'])
+    const parameters: Json[] = item.parameters
+    t.same(parameters.filter((p) => p.in === 'path').map((p) => [p.name, p.required]), [['name', true]], `${operation}: the name in the path`)
+    t.same(parameters.filter((p) => p.in === 'query').map((p) => p.name).sort(), expected.query, `${operation}: its query`)
+    for (const parameter of parameters) t.ok(parameter.description?.length > 10, `${operation} ${parameter.name}: described`)
+    const responses: Json = resolved.paths[path][expected.method].responses
+    t.same(Object.keys(responses).sort(), [String(expected.status), ...expected.errors.map(String)].sort(), `${operation}: ${expected.status} and its errors`)
+    const media = responses[expected.status].content['application/json']
+    t.ok(Value.Check(media.schema, media.example), `${operation}: the example fits the schema`)
+    t.ok(responses['401'].headers['www-authenticate'], `${operation} 401: WWW-Authenticate`)
+    for (const status of expected.errors) {
+      for (const example of examplesOf(responses[status].content['application/json']) as Array<{ error: ErrorCode }>) {
+        t.equal(errorStatus[example.error], status, `${operation} ${status}: ${example.error} is a ${status} code`)
+      }
+    }
+  }
+  const task = document.paths['/heads/{name}'].post.parameters.find((p: Json) => p.name === 'task')
+  t.same([task.required, task.schema.enum], [true, ['segmentation', 'depth', 'classification']], 'task is required, one of three')
+  t.same(document.paths['/heads/{name}'].post.responses['202'].headers.location.schema.example, '/heads/shapes/job')
+  t.match(Object.keys(document.paths['/heads/{name}'].post.requestBody.content), ['multipart/form-data'], 'a multipart body')
 })

@@ -1,0 +1,112 @@
+import type { Engine } from '../inference/engine.js'
+import type { InputGeometry } from '../inference/geometry.js'
+import { StageTimes } from '../inference/stages.js'
+import { patchGrid, poolTokens } from '../inference/tokens.js'
+import type { FeatureStore } from './feature-store.js'
+import { ServingGate } from './serving-gate.js'
+
+
+export interface DenseSample {
+  /** Index in the feature store. */
+  feature: number
+  geometry: InputGeometry
+  gridHeight: number
+  gridWidth: number
+}
+
+/** Per-channel sums over every patch of the training images, for the BatchNorm-like normalisation. */
+export class ChannelStatistics {
+  private readonly sums: Float64Array
+  private readonly squares: Float64Array
+  private count = 0
+
+  constructor (readonly channels: number) {
+    this.sums = new Float64Array(channels)
+    this.squares = new Float64Array(channels)
+  }
+
+  /** A map [C, cells] (dense) or vectors [n, C] (rows = false). */
+  add (values: Float32Array, cells: number, channelMajor = true): void {
+    const c = this.channels
+    for (let k = 0; k < c; k++) {
+      let sum = 0
+      let square = 0
+      for (let i = 0; i < cells; i++) {
+        const v = channelMajor ? values[k * cells + i] : values[i * c + k]
+        sum += v
+        square += v * v
+      }
+      this.sums[k] += sum
+      this.squares[k] += square
+    }
+    this.count += cells
+  }
+
+  /** Mean and 1/√(variance + ε), as BatchNorm's running statistics would hold at the end of an epoch. */
+  result (): { mean: Float32Array, invStd: Float32Array } {
+    const n = Math.max(1, this.count)
+    const mean = Float32Array.from(this.sums, (s) => s / n)
+    const invStd = Float32Array.from(this.squares, (s, k) => 1 / Math.sqrt(Math.max(0, s / n - mean[k] * mean[k]) + 1e-5))
+    return { mean, invStd }
+  }
+}
+
+/**
+ * Patch-feature maps [C, h, w] of each image, as /segment and /depth see them: native size up to the dense cap,
+ * through the serving batcher in its lulls (serving-gate.ts).
+ */
+export async function extractDense (engine: Engine, images: Buffer[], store: FeatureStore, statistics: ChannelStatistics | undefined,
+  signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<DenseSample[]> {
+  const samples: DenseSample[] = []
+  const registers = engine.backbone.registers
+  const gate = new ServingGate(engine)
+  for (let start = 0; start < images.length;) {
+    const chunk = images.slice(start, start + await gate.lull(signal))
+    start += chunk.length
+    const context = { signal, times: new StageTimes() }
+    const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareDense(bytes, { kind: 'native' }, context), context)
+    for (const e of encoded) {
+      const grid = patchGrid(e.output, registers, e.grid.height, e.grid.width)
+      statistics?.add(grid, e.grid.height * e.grid.width)
+      samples.push({ feature: store.add(grid), geometry: e.geometry, gridHeight: e.grid.height, gridWidth: e.grid.width })
+    }
+    onImages(samples.length)
+  }
+  return samples
+}
+
+export interface GlobalSample {
+  /** CLS ⊕ mean of the patch tokens, [2C]. */
+  vector: Float32Array
+  /** For running the exported head: CLS [C] and the patch grid [C, h, w]. */
+  cls: Float32Array
+  feature?: number
+  gridHeight: number
+  gridWidth: number
+}
+
+/** CLS and mean patch token at the processor's size, exactly what /embed computes; the grid kept when asked (held-out images). */
+export async function extractGlobal (engine: Engine, images: Buffer[], store: FeatureStore | undefined,
+  signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<GlobalSample[]> {
+  const samples: GlobalSample[] = []
+  const registers = engine.backbone.registers
+  const gate = new ServingGate(engine)
+  for (let start = 0; start < images.length;) {
+    const chunk = images.slice(start, start + await gate.lull(signal))
+    start += chunk.length
+    const context = { signal, times: new StageTimes() }
+    const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareForEmbedding(bytes, context), context)
+    for (const e of encoded) {
+      const vector = poolTokens(e.output, registers, 'cls+mean', false)
+      samples.push({
+        vector,
+        cls: vector.slice(0, e.output.channels),
+        feature: store?.add(patchGrid(e.output, registers, e.grid.height, e.grid.width)),
+        gridHeight: e.grid.height,
+        gridWidth: e.grid.width
+      })
+    }
+    onImages(samples.length)
+  }
+  return samples
+}
