@@ -5,14 +5,14 @@
 #
 #   1. HERE, in a checkout after `npm ci`, where the npm registry is reachable:
 #        scripts/gpu-check.sh --pack DIR [--no-cuda] [--archive]
-#      DIR gets everything the check needs (about 150 MB, 45 without CUDA): this machine's `node`, the runner
+#      DIR gets everything the check needs (about 400 MB, 140 without CUDA): this machine's `node`, the runner
 #      (scripts/gpu-check/runner.ts, bundled with the bench model's generator), the project's onnxruntime-node (CPU and
 #      WebGPU providers), libvulkan.so.1 and this script. For CUDA it adds onnxruntime-node 1.29.0 with the CUDA
 #      provider library of the same ONNX Runtime release, built for CUDA 13 and cuDNN 9, taken from the npm package
 #      com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 (onnxruntime-node's own installer fetches that library from
 #      NuGet; no npm package ships one for 1.30, and a provider library runs only with the ONNX Runtime it was built
 #      with, so the CUDA row runs on 1.29.0, the CPU and WebGPU rows on the project's 1.30). --no-cuda leaves it out;
-#      --archive also writes DIR.tar.xz (one file to copy).
+#      --archive also writes DIR.tar.xz (one file to copy; about 210 MB, of which the CUDA provider is 165; 37 MB with --no-cuda).
 #   2. THERE (copy DIR, or DIR.tar.xz and `tar -xJf` it):
 #        DIR/gpu-check.sh [--providers cuda,webgpu,cpu] [--batch 8] [--size 224] [--seconds 8] [--timeout 300]
 #      It makes the bench model (seed 0, a few seconds), runs each provider in its own process (CPU first: its answer is
@@ -64,7 +64,10 @@ pack () {
     echo "gpu-check: warning: no libvulkan.so.1 here to pack (apt-get install libvulkan1); WebGPU will need the GPU machine's own" >&2
   fi
 
-  if [ "$cuda" = 1 ]; then pack_cuda "$dir" || echo "gpu-check: warning: the CUDA provider could not be packed; the CUDA row will say so" >&2; fi
+  if [ "$cuda" = 1 ] && ! pack_cuda "$dir"; then
+    rm -rf "$dir/ort/cuda"
+    echo "gpu-check: warning: the CUDA provider could not be packed; the CUDA row will say so" >&2
+  fi
 
   echo "packed into $dir ($(du -sh "$dir" | cut -f1)):"
   (cd "$dir" && find . -type f -size +1M -exec ls -sh {} \; | sort -k2)
@@ -79,7 +82,7 @@ pack () {
 pack_cuda () {
   local dir=$1 tmp
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   (cd "$tmp" && npm pack --silent onnxruntime-node@1.29.0 onnxruntime-common@1.29.0 com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null) || return 1
   local ort="$dir/ort/cuda/node_modules"
   mkdir -p "$ort/onnxruntime-node" "$ort/onnxruntime-common" "$tmp/gpu"
@@ -88,8 +91,9 @@ pack_cuda () {
   tar -xzf "$tmp"/com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz -C "$tmp/gpu" --strip-components=1
   local native="$ort/onnxruntime-node/bin/napi-v6/linux/x64"
   cp "$tmp/gpu/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" "$tmp/gpu/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$native/"
-  # The provider library must come from the same ONNX Runtime release as the library that loads it.
-  strings "$native/libonnxruntime_providers_cuda.so" | grep -qx '1\.29\.0' || { echo "gpu-check: the CUDA provider is not ONNX Runtime 1.29.0" >&2; return 1; }
+  # The provider library must come from the same ONNX Runtime release as the library that loads it. (grep reads to
+  # the end: with -q, strings would die of SIGPIPE and pipefail would call the check failed.)
+  strings "$native/libonnxruntime_providers_cuda.so" | grep -x '1\.29\.0' >/dev/null || { echo "gpu-check: the CUDA provider is not ONNX Runtime 1.29.0" >&2; return 1; }
 }
 
 # The folders of pip's nvidia-* packages that hold shared libraries (nvidia/cu13/lib, nvidia/cudnn/lib, ...).

@@ -135,7 +135,12 @@ function runOne (provider: ProviderName, ortDir: string, work: string): Outcome 
   if (report !== undefined && !('error' in report)) {
     return { ok: true, measured: report, output: new Float32Array(readFileSync(out).buffer.slice(0)) }
   }
-  if (report !== undefined) return { ok: false, provider, why: oneLine(report.error) }
+  if (report !== undefined) {
+    // ONNX Runtime logs which library failed and why (a missing libcublasLt.so.13, say); the exception only says that one did.
+    const logged = child.stderr.split('\n').filter((l) => l.includes('[E:onnxruntime')).pop()
+    const detail = logged === undefined ? '' : `; ONNX Runtime: ${oneLine(logged.replace(/^.*\[ONNXRuntimeError\] : \d+ : \w+ : /, ''))}`
+    return { ok: false, provider, why: oneLine(report.error) + detail }
+  }
   const how = child.error !== undefined
     ? `${(child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `over --timeout ${values.timeout as string} s` : child.error.message}`
     : child.signal !== null ? `crashed (${child.signal})` : `exit ${child.status}`
