@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Log } from './log.js'
 import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
+import type { SessionOptions } from './ort-worker/protocol.js'
 import type { ProviderName } from '../config.js'
 
 export interface SessionSettings {
@@ -28,6 +29,22 @@ export function resolveProviders (providers: SessionSettings['providers']): Prov
   return cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']
 }
 
+/** What every session of the service is created with; scripts/gpu-check runs the providers with the same. */
+export function sessionOptions (provider: ProviderName, settings: Omit<SessionSettings, 'providers'>): SessionOptions {
+  return {
+    // Each provider has ONNX Runtime's CPU kernels behind it for the operators it lacks (shape arithmetic, mostly).
+    executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
+    intraOpNumThreads: settings.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Memory patterns are planned per input shape and kept beside the arena: with the many shapes a server sees
+    // (dense sizes, tiles) they double the peak of a large shape seen twice.
+    enableMemPattern: false,
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } }
+  }
+}
+
 /**
  * Tries each provider in order (each with ONNX Runtime's CPU kernels behind it for the operators it lacks) and keeps
  * the first that loads, warning about each that did not: with `cuda,cpu` a GPU host with a broken CUDA install still
@@ -38,17 +55,7 @@ export async function createSession (host: OrtHost, file: string, settings: Sess
   let lastError: unknown
   for (const provider of providers) {
     try {
-      const session = await host.createSession(file, {
-        executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-        intraOpNumThreads: settings.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        // Memory patterns are planned per input shape and kept beside the arena: with the many shapes a server sees
-        // (dense sizes, tiles) they double the peak of a large shape seen twice.
-        enableMemPattern: false,
-        extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } }
-      })
+      const session = await host.createSession(file, sessionOptions(provider, settings))
       return { session, provider }
     } catch (error) {
       lastError = error
