@@ -64,7 +64,9 @@ export async function extractDense (engine: Engine, images: Buffer[], store: Fea
     const chunk = images.slice(start, start + await gate.lull(signal))
     start += chunk.length
     const context = { signal, times: new StageTimes() }
+    const passStarted = performance.now()
     const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareDense(bytes, { kind: 'native' }, context), context)
+    gate.ran(performance.now() - passStarted, chunk.length)
     for (const e of encoded) {
       const grid = patchGrid(e.output, registers, e.grid.height, e.grid.width)
       statistics?.add(grid, e.grid.height * e.grid.width)
@@ -95,7 +97,9 @@ export async function extractGlobal (engine: Engine, images: Buffer[], store: Fe
     const chunk = images.slice(start, start + await gate.lull(signal))
     start += chunk.length
     const context = { signal, times: new StageTimes() }
+    const passStarted = performance.now()
     const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareForEmbedding(bytes, context), context)
+    gate.ran(performance.now() - passStarted, chunk.length)
     for (const e of encoded) {
       const vector = poolTokens(e.output, registers, 'cls+mean', false)
       samples.push({

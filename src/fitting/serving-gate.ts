@@ -2,8 +2,12 @@ import type { Engine } from '../inference/engine.js'
 
 /** How long the batcher must have been idle before a fit image goes in: longer than a client's gap between requests. */
 export const QUIET_MS = 25
-/** A fit image goes in after this long whatever the load, so that a busy server still finishes its fits. */
+/**
+ * Under continuous load a fit image still goes in after this long, or after twice the last fit pass if longer: the
+ * fit gets at most a third of the backbone's time, so most requests never meet one, and a busy server still finishes.
+ */
 export const MAX_DEFER_MS = 1000
+const SERVING_SHARE = 2
 /** Images per trip while serving is quiet; one at a time within RECENT_MS of a request. */
 export const EXTRACTION_CHUNK = 4
 const RECENT_MS = 2000
@@ -22,15 +26,17 @@ async function idleNow (engine: Engine): Promise<boolean> {
  */
 export class ServingGate {
   private lastBusy = -Infinity
+  private lastPassMs = 0
 
   constructor (private readonly engine: Engine) {}
 
   /** Waits for a lull; returns how many images may go in now. */
   async lull (signal?: AbortSignal): Promise<number> {
     const started = performance.now()
+    const defer = Math.max(MAX_DEFER_MS, SERVING_SHARE * this.lastPassMs)
     for (;;) {
       signal?.throwIfAborted()
-      const left = MAX_DEFER_MS - (performance.now() - started)
+      const left = defer - (performance.now() - started)
       if (left <= 0) break
       if (!(await idleNow(this.engine))) {
         this.lastBusy = performance.now()
@@ -44,5 +50,10 @@ export class ServingGate {
       this.lastBusy = performance.now()
     }
     return performance.now() - this.lastBusy < RECENT_MS ? 1 : EXTRACTION_CHUNK
+  }
+
+  /** How long the images let in took on the backbone, per image: the next forced turn waits twice that. */
+  ran (ms: number, images: number): void {
+    this.lastPassMs = ms / Math.max(1, images)
   }
 }

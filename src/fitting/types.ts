@@ -62,6 +62,8 @@ export interface FittedHeadJson {
   labels?: string[]
   unit?: 'm'
   kind?: FitKind
+  /** Depth: the bins the head weighs, linear from min_depth to max_depth (metres). */
+  bins?: { count: number, min_depth: number, max_depth: number }
   metrics: FitMetrics
   backbone: FittedBackbone
   fitted: {

@@ -13,7 +13,7 @@ import { scene, SCENE_LABELS } from './scenes.js'
 type Result = { code: number, stdout: string, stderr: string }
 
 async function headFit (args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/head-fit.ts', ...args], { timeout: 60_000, env: { ...process.env, ...env } })
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/head-fit.ts', ...args], { timeout: 240_000, env: { ...process.env, ...env } })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (error: Result) => error)
 }
 
