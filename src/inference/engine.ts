@@ -95,7 +95,8 @@ export class Engine {
 
   /** Reads the header first, so that oversized or refused images cost no decoding. */
   header (bytes: Buffer, context: RequestContext): Promise<ImageHeader> {
-    return context.times.time('decode', () => readHeader(bytes, this.options.decode))
+    const nodataFill = this.folder.processor.mean.map((m) => Math.round(255 * m))
+    return context.times.time('decode', () => readHeader(bytes, { ...this.options.decode, raster: context.raster, nodataFill }))
   }
 
   /** For global embeddings: the processor's own resize, as the model was trained and evaluated. */
