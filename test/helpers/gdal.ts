@@ -57,7 +57,8 @@ export function gdalRotatedGeoTiff (dir: string, name: string, rgb: Uint8Array, 
 /** Band 1..n of a raster as GDAL reads it (through an ENVI raw file), band-interleaved-by-pixel. */
 export function gdalPixels (dir: string, path: string, type: GdalType): Uint8Array | Uint16Array | Float32Array {
   const out = join(dir, `read-${Math.random().toString(36).slice(2)}.raw`)
-  gdal('gdal_translate', ['-q', '-of', 'ENVI', '-co', 'INTERLEAVE=BIP', path, out])
+  // ENVI cannot hold a rotated geotransform, and only the pixels matter here.
+  gdal('gdal_translate', ['-q', '-of', 'ENVI', '-co', 'INTERLEAVE=BIP', '-a_ullr', '0', '1', '1', '0', path, out])
   const bytes = readFileSync(out)
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)
   return type === 'Byte' ? new Uint8Array(buffer) : type === 'UInt16' ? new Uint16Array(buffer) : new Float32Array(buffer)
