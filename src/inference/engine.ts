@@ -1,5 +1,6 @@
 import type { Log } from './log.js'
 import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
+import { STRIP_PIXELS } from './dense/decode-strips.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
 import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
@@ -22,6 +23,8 @@ export interface EngineOptions {
   preprocessNice: number
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
+  /** Decoded pixels per strip of a tiled request (default STRIP_PIXELS). */
+  stripPixels?: number
   observer?: BatcherObserver
 }
 
@@ -90,6 +93,7 @@ export class Engine {
   get patchSize (): number { return this.backbone.patchSize }
   get denseMaxSide (): number { return this.options.denseMaxSide }
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
+  get stripPixels (): number { return this.options.stripPixels ?? STRIP_PIXELS }
   get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
 

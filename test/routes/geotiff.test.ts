@@ -44,6 +44,14 @@ async function labelsOf (app: FastifyApp, png: Buffer, query = ''): Promise<Uint
   return new Uint8Array(await sharp(response.rawPayload).toColourspace('b-w').raw().toBuffer())
 }
 
+/** Pixels that differ (tap's deep comparison takes minutes over millions of values). */
+function differences (a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity
+  let count = 0
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++
+  return count
+}
+
 async function post (app: FastifyApp, url: string, payload: Buffer, dir: string, name: string): Promise<string> {
   const response = await app.inject({ method: 'POST', url, headers: imageHeaders('image/tiff'), payload })
   if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
@@ -200,4 +208,24 @@ t.test('/features?format=tiff: the PCA picture as RGB plus an alpha band that is
     expected[i * 4 + 3] = n === 1 ? 0 : 255
   })
   t.same(pixels, expected, 'the PNG picture\'s colours inside, transparent on the border')
+})
+
+t.test('a 3000 × 2500 tiled GeoTIFF through tile=1024 in strips of about one row of windows: the same answer as one strip and as the PNG', { skip: gdalMissing }, async (t) => {
+  const dir = scratchDir(t)
+  const [width, height] = [3000, 2500]
+  const { rgb, nodata } = borderedRgb(width, height, 40)
+  const input = readFileSync(gdalGeoTiff(dir, 'large', rgb, { width, height, bands: 3 }, 'Byte',
+    [...utm, '-a_nodata', '0', '-co', 'TILED=YES', '-co', 'BLOCKXSIZE=512', '-co', 'BLOCKYSIZE=512', '-co', 'COMPRESS=DEFLATE']))
+  const query = '/segment?format=tiff&tile=1024&overlap=256'
+  const stripped = await startApp(t, model, { STRIP_PIXELS: String(width * 1100) }) // rows of windows at 0, 768, 1476: three strips
+  const labels = gdalPixels(dir, await post(stripped, query, input, dir, 'strips.tif'), 'Byte')
+  const info = gdalinfo(join(dir, 'strips.tif'))
+  t.same([info.size, info.bands[0].block, info.bands[0].noDataValue], [[width, height], [256, 256], 255])
+
+  const whole = await startApp(t, model)
+  t.equal(differences(gdalPixels(dir, await post(whole, query, input, dir, 'one.tif'), 'Byte'), labels), 0, 'strips change nothing')
+  const expected = await labelsOf(whole, await filledPng(rgb, nodata, width, height), '?tile=1024&overlap=256')
+  nodata.forEach((n, i) => { if (n === 1) expected[i] = 255 })
+  t.equal(differences(labels, expected), 0, 'the PNG answer on the mean-filled picture, 255 on the border')
+  t.equal(labels.length, width * height)
 })

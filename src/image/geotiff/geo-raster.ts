@@ -11,6 +11,13 @@ import { DEFAULT_STRETCH, type RasterOptions, type Stretch } from './raster-opti
  */
 export const STATS_PIXELS = 4 * 1024 * 1024
 
+/**
+ * geotiff.js decodes and copies on the calling thread; windows are read in pieces of whole blocks of about this
+ * many pixels, with the event loop let through between them, so that health checks and other requests keep
+ * answering while a strip of a large scene decodes.
+ */
+const PIECE_PIXELS = 1024 * 1024
+
 type Raster = ArrayLike<number>
 
 /** Values → 8 bits: out = round((v − low) · scale), clamped to 0..255. */
@@ -24,6 +31,12 @@ interface BandScale { low: number, scale: number }
  */
 export class GeoRaster {
   private scales: Promise<BandScale[]> | undefined
+  /**
+   * The nodata mask of the rows read so far, one bit a pixel (50 MB for 20000 × 20000), so that the output is
+   * masked without decoding the file a second time.
+   */
+  private mask: Uint8Array | undefined
+  private rowsMasked: Uint8Array | undefined
 
   private constructor (
     private readonly image: GeoTIFFImage,
@@ -79,6 +92,7 @@ export class GeoRaster {
     const scales = await this.bandScales(signal)
     const bands = await this.readWindow([0, top, this.width, top + height], signal)
     const mask = this.maskOf(bands)
+    if (mask !== undefined) this.keepMask(mask, top, height)
     const pixels = this.width * height
     const rgb = Buffer.allocUnsafe(pixels * 3)
     for (let c = 0; c < 3; c++) {
@@ -97,7 +111,28 @@ export class GeoRaster {
   /** 1 where a pixel of rows top..top+height is nodata; undefined where the file can have none. */
   async readMask (top: number, height: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     if (!this.canHaveNodata) return undefined
-    return this.maskOf(await this.readWindow([0, top, this.width, top + height], signal))
+    const kept = this.keptMask(top, height)
+    return kept ?? this.maskOf(await this.readWindow([0, top, this.width, top + height], signal))
+  }
+
+  private keepMask (mask: Uint8Array, top: number, height: number): void {
+    this.mask ??= new Uint8Array(Math.ceil(this.width * this.height / 8))
+    this.rowsMasked ??= new Uint8Array(this.height)
+    const bits = this.mask
+    const start = top * this.width
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i] === 1) bits[(start + i) >> 3] |= 1 << ((start + i) & 7)
+    }
+    this.rowsMasked.fill(1, top, top + height)
+  }
+
+  private keptMask (top: number, height: number): Uint8Array | undefined {
+    const bits = this.mask
+    if (bits === undefined || this.rowsMasked?.subarray(top, top + height).every((r) => r === 1) !== true) return undefined
+    const start = top * this.width
+    const mask = new Uint8Array(this.width * height)
+    for (let i = 0; i < mask.length; i++) mask[i] = (bits[(start + i) >> 3] >> ((start + i) & 7)) & 1
+    return mask
   }
 
   /** Float bands can hold NaN, which is never data; other bands only the declared nodata value. */
@@ -133,7 +168,32 @@ export class GeoRaster {
     return this.image.getSampleFormat(sample) === 3 && this.image.getBitsPerSample(sample) === 32 ? Math.fround(this.nodata) : this.nodata
   }
 
+  /** The chosen bands over window [left, top, right, bottom], read in pieces of whole blocks (see PIECE_PIXELS). */
   private async readWindow (window: number[], signal?: AbortSignal): Promise<Raster[]> {
+    const [left, top, right, bottom] = window
+    const width = right - left
+    const blockWidth = this.image.getTileWidth()
+    const blockHeight = this.image.getTileHeight()
+    const blocksAcross = Math.max(1, Math.floor(PIECE_PIXELS / (blockWidth * blockHeight)))
+    const out = this.samples.map((s) => this.image.getArrayForSample(s, width * (bottom - top)))
+    for (let y = top; y < bottom; y = (Math.floor(y / blockHeight) + 1) * blockHeight) {
+      const rowBottom = Math.min(bottom, (Math.floor(y / blockHeight) + 1) * blockHeight)
+      for (let x = left; x < right; x = (Math.floor(x / blockWidth) + blocksAcross) * blockWidth) {
+        const pieceRight = Math.min(right, (Math.floor(x / blockWidth) + blocksAcross) * blockWidth)
+        const piece = await this.readPiece([x, y, pieceRight, rowBottom], signal)
+        const pieceWidth = pieceRight - x
+        piece.forEach((values, b) => {
+          for (let row = 0; row < rowBottom - y; row++) {
+            out[b].set((values as Uint8Array).subarray(row * pieceWidth, (row + 1) * pieceWidth), (y - top + row) * width + x - left)
+          }
+        })
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    return out
+  }
+
+  private async readPiece (window: number[], signal?: AbortSignal): Promise<Raster[]> {
     try {
       const rasters = await this.image.readRasters({ window, samples: this.samples, interleave: false, signal })
       return Array.from(rasters as unknown as Raster[])
