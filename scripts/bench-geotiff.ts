@@ -7,6 +7,7 @@
  * GDAL is installed. Minutes at 20000 × 20000 on a small CPU host.
  */
 import { execFileSync } from 'node:child_process'
+import { request, type IncomingHttpHeaders } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,13 +38,12 @@ try {
   const idleKiB = peakKiB()
   try {
     started = performance.now()
-    const response = await fetch(`http://127.0.0.1:${server.port}/segment?format=tiff&tile=${tile}`, {
-      method: 'POST', body, headers: { 'content-type': 'image/tiff' }, signal: AbortSignal.timeout(7_200_000)
-    })
-    const answer = Buffer.from(await response.arrayBuffer())
+    // node:http, not fetch: undici gives up on an answer whose headers take over five minutes.
+    const response = await post(`http://127.0.0.1:${server.port}/segment?format=tiff&tile=${tile}`, body)
+    const answer = response.body
     const seconds = (performance.now() - started) / 1000
     if (response.status !== 200) throw new Error(`${response.status}: ${answer.toString('utf8')}`)
-    const stages = ['decode', 'preprocess', 'queue', 'inference', 'postprocess'].map((s) => `${s} ${(Number(response.headers.get(`x-${s}-time`)) / 1000).toFixed(1)} s`)
+    const stages = ['decode', 'preprocess', 'queue', 'inference', 'postprocess'].map((s) => `${s} ${(Number(response.headers[`x-${s}-time`]) / 1000).toFixed(1)} s`)
     console.log(`/segment?format=tiff&tile=${tile}: ${seconds.toFixed(1)} s (${stages.join(', ')}), answer ${(answer.length / 1e6).toFixed(2)} MB`)
     console.log(`server peak RSS (VmHWM): ${(peakKiB() / 1024).toFixed(0)} MiB (${(idleKiB / 1024).toFixed(0)} MiB after start-up and warm-up)`)
     const out = values.keep ?? join(dir, 'labels.tif')
@@ -59,4 +59,17 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+async function post (url: string, body: Buffer): Promise<{ status: number, headers: IncomingHttpHeaders, body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'image/tiff', 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }

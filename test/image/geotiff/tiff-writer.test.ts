@@ -30,7 +30,7 @@ async function write (spec: TiffSpec, values: Uint16Array | Float32Array | Uint8
 }
 
 async function readBack (bytes: Buffer): Promise<{ values: ArrayLike<number>, tileWidth: number, compression: unknown }> {
-  const image = await (await fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))).getImage(0)
+  const image = await (await fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer)).getImage(0)
   const values = await image.readRasters({ interleave: true })
   return { values: values as unknown as ArrayLike<number>, tileWidth: image.getTileWidth(), compression: image.getFileDirectory().getValue('Compression') }
 }
