@@ -3,62 +3,12 @@ import sharp from 'sharp'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeNpy } from '../../src/image/npy.js'
-import { IMAGENET_MEAN } from '../../src/synthetic/synthetic-model.js'
 import { startApp, imageHeaders } from '../helpers/app.js'
 import { gdalGeoTiff, gdalinfo, gdalMissing, gdalPixels, gdalRotatedGeoTiff } from '../helpers/gdal.js'
 import { patternRgb, rawInput } from '../helpers/images.js'
-import { scratchDir, syntheticModel } from '../helpers/models.js'
+import { scratchDir } from '../helpers/models.js'
 
-const model = syntheticModel({ preset: 'tiny', seed: 41, heads: { classes: 5 } })
-const mean = IMAGENET_MEAN.map((m) => Math.round(255 * m))
-const utm = ['-a_srs', 'EPSG:32633', '-a_ullr', '500000', '4000000', '503000', '3998000']
-type FastifyApp = Awaited<ReturnType<typeof startApp>>
-
-/** The pattern with a nodata border of `border` pixels (all bands 0) and no all-zero pixel inside. */
-function borderedRgb (width: number, height: number, border: number): { rgb: Buffer, nodata: Uint8Array } {
-  const rgb = patternRgb(width, height, 3)
-  const nodata = new Uint8Array(width * height)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x
-      if (x < border || y < border || x >= width - border || y >= height - border) {
-        nodata[i] = 1
-        rgb.fill(0, i * 3, i * 3 + 3)
-      } else if (rgb[i * 3] === 0 && rgb[i * 3 + 1] === 0 && rgb[i * 3 + 2] === 0) {
-        rgb[i * 3] = 1
-      }
-    }
-  }
-  return { rgb, nodata }
-}
-
-/** What the model must have been shown: the picture with nodata pixels in the model's mean colour. */
-async function filledPng (rgb: Uint8Array, nodata: Uint8Array, width: number, height: number): Promise<Buffer> {
-  const filled = Buffer.from(rgb)
-  nodata.forEach((n, i) => { if (n === 1) for (let c = 0; c < 3; c++) filled[i * 3 + c] = mean[c] })
-  return sharp(filled, rawInput(width, height)).png().toBuffer()
-}
-
-async function labelsOf (app: FastifyApp, png: Buffer, query = ''): Promise<Uint8Array> {
-  const response = await app.inject({ method: 'POST', url: `/segment${query}`, headers: imageHeaders(), payload: png })
-  return new Uint8Array(await sharp(response.rawPayload).toColourspace('b-w').raw().toBuffer())
-}
-
-/** Pixels that differ (tap's deep comparison takes minutes over millions of values). */
-function differences (a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity
-  let count = 0
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++
-  return count
-}
-
-async function post (app: FastifyApp, url: string, payload: Buffer, dir: string, name: string): Promise<string> {
-  const response = await app.inject({ method: 'POST', url, headers: imageHeaders('image/tiff'), payload })
-  if (response.statusCode !== 200) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
-  const path = join(dir, name)
-  writeFileSync(path, response.rawPayload)
-  return path
-}
+import { borderedRgb, differences, filledPng, labelsOf, model, post, utm } from '../helpers/geotiff-cases.js'
 
 t.test('/segment?format=tiff on a GeoTIFF with nodata borders: GDAL reads the same CRS, geotransform and size, and nodata where the input was nodata', { skip: gdalMissing }, async (t) => {
   const app = await startApp(t, model)
@@ -208,24 +158,4 @@ t.test('/features?format=tiff: the PCA picture as RGB plus an alpha band that is
     expected[i * 4 + 3] = n === 1 ? 0 : 255
   })
   t.same(pixels, expected, 'the PNG picture\'s colours inside, transparent on the border')
-})
-
-t.test('a 3000 × 2500 tiled GeoTIFF through tile=1024 in strips of about one row of windows: the same answer as one strip and as the PNG', { skip: gdalMissing }, async (t) => {
-  const dir = scratchDir(t)
-  const [width, height] = [3000, 2500]
-  const { rgb, nodata } = borderedRgb(width, height, 40)
-  const input = readFileSync(gdalGeoTiff(dir, 'large', rgb, { width, height, bands: 3 }, 'Byte',
-    [...utm, '-a_nodata', '0', '-co', 'TILED=YES', '-co', 'BLOCKXSIZE=512', '-co', 'BLOCKYSIZE=512', '-co', 'COMPRESS=DEFLATE']))
-  const query = '/segment?format=tiff&tile=1024&overlap=256'
-  const stripped = await startApp(t, model, { STRIP_PIXELS: String(width * 1100) }) // rows of windows at 0, 768, 1476: three strips
-  const labels = gdalPixels(dir, await post(stripped, query, input, dir, 'strips.tif'), 'Byte')
-  const info = gdalinfo(join(dir, 'strips.tif'))
-  t.same([info.size, info.bands[0].block, info.bands[0].noDataValue], [[width, height], [256, 256], 255])
-
-  const whole = await startApp(t, model)
-  t.equal(differences(gdalPixels(dir, await post(whole, query, input, dir, 'one.tif'), 'Byte'), labels), 0, 'strips change nothing')
-  const expected = await labelsOf(whole, await filledPng(rgb, nodata, width, height), '?tile=1024&overlap=256')
-  nodata.forEach((n, i) => { if (n === 1) expected[i] = 255 })
-  t.equal(differences(labels, expected), 0, 'the PNG answer on the mean-filled picture, 255 on the border')
-  t.equal(labels.length, width * height)
 })
