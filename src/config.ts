@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { STRIP_PIXELS } from './inference/dense/decode-strips.js'
 import { usableCores } from './usable-cores.js'
 
 export type ProviderName = 'cuda' | 'webgpu' | 'cpu'
@@ -43,6 +44,8 @@ export interface Config {
   denseMaxSide: number
   /** Pixels per backbone batch of tiles, which bounds the attention memory of a tiled request. */
   tileBatchPixels: number
+  /** Decoded pixels per strip of a tiled request (see decode-strips.ts). */
+  stripPixels: number
   warmup: boolean
   shutdownGraceMs: number
   /** Bearer token of the fitting routes (/heads); unset: fitting is disabled and those routes answer 404. */
@@ -87,6 +90,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     maxPixels: read.integer('MAX_PIXELS', 150_000_000, 1, 2 ** 31),
     denseMaxSide: read.integer('DENSE_MAX_SIDE', 1024, 16, 16_384),
     tileBatchPixels: read.integer('TILE_BATCH_PIXELS', 1024 * 1024, 1, 2 ** 30),
+    stripPixels: read.integer('STRIP_PIXELS', STRIP_PIXELS, 1, 2 ** 31),
     warmup: read.boolean('WARMUP', true),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     adminToken: read.secret('ADMIN_TOKEN', 16),

@@ -27,6 +27,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxPixels: 150_000_000,
     denseMaxSide: 1024,
     tileBatchPixels: 1024 * 1024,
+    stripPixels: 16 * 1024 * 1024,
     warmup: true,
     shutdownGraceMs: 10_000,
     adminToken: undefined,

@@ -1,6 +1,8 @@
 import sharp, { type Metadata } from 'sharp'
-import { ServiceError } from '../errors.js'
+import { badRequest, ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
+import { GeoRaster } from './geotiff/geo-raster.js'
+import type { RasterOptions } from './geotiff/raster-options.js'
 import { type ImageFormat, sniffFormat } from './sniff-format.js'
 
 export interface ImageHeader {
@@ -8,6 +10,8 @@ export interface ImageHeader {
   /** After EXIF orientation: the size the client sees. */
   width: number
   height: number
+  /** A TIFF that geotiff.js reads: its georeferencing and nodata, and its pixels where libvips would get them wrong. */
+  raster?: GeoRaster
 }
 
 /** 8-bit sRGB, 3 channels interleaved: what every model input starts from. */
@@ -19,6 +23,10 @@ export interface RgbImage {
 
 export interface DecodeOptions {
   maxPixels: number
+  /** Per request, for TIFFs: band choice and stretch to 8 bits (see geotiff/raster-options.ts). */
+  raster?: RasterOptions
+  /** The 8-bit RGB that nodata pixels are given: the model's mean colour, which normalises to zero. */
+  nodataFill?: number[]
 }
 
 export type ResizePlan =
@@ -37,6 +45,11 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
     throw new ServiceError('unsupported_media_type',
       `the body is ${sniffed.detected}, not an image this service decodes; send JPEG, PNG, WebP, TIFF, GIF or AVIF`)
   }
+  const raster = sniffed.format === 'tiff' ? await GeoRaster.open(bytes, options.raster ?? {}, options.nodataFill ?? [0, 0, 0]) : undefined
+  if (raster === undefined && (options.raster?.bands !== undefined || options.raster?.stretch !== undefined)) {
+    throw badRequest(`bands and stretch apply to TIFF images (GeoTIFFs, 16-bit, multi-band); this is ${sniffed.format}`)
+  }
+  if (raster?.decodesPixels === true) return withinLimit({ format: sniffed.format, width: raster.width, height: raster.height, raster }, options)
   let metadata: Metadata
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata()
@@ -47,11 +60,16 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
   if (width === undefined || height === undefined || width < 1 || height < 1) {
     throw new ServiceError('unprocessable_image', `the ${sniffed.format} header holds no image size`)
   }
+  return withinLimit({ format: sniffed.format, width, height, raster }, options)
+}
+
+function withinLimit (header: ImageHeader, options: DecodeOptions): ImageHeader {
+  const { width, height } = header
   if (width * height > options.maxPixels) {
     throw new ServiceError('payload_too_large',
       `the image is ${width}×${height} = ${(width * height / 1e6).toFixed(1)} megapixels; the limit is ${(options.maxPixels / 1e6).toFixed(1)} megapixels`)
   }
-  return { format: sniffed.format, width, height }
+  return header
 }
 
 /**
@@ -59,13 +77,9 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
  * (as the Hugging Face processors' convert-to-RGB does), 16-bit reduced, the first frame of an animation.
  */
 export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions): Promise<RgbImage> {
-  let pipeline = sharp(bytes, {
-    limitInputPixels: options.maxPixels,
-    failOn: 'truncated',
-    autoOrient: true,
-    pages: 1,
-    sequentialRead: true
-  })
+  let pipeline = header.raster?.decodesPixels === true
+    ? sharp(await header.raster.readRgb(0, header.height), { raw: { width: header.width, height: header.height, channels: 3 }, limitInputPixels: options.maxPixels })
+    : sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
   if (plan.kind !== 'none' && (plan.width !== header.width || plan.height !== header.height)) {
     pipeline = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: plan.kernel })
   }
@@ -96,6 +110,7 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
  * from the file's first row: callers ask for few, large bands (decode-strips.ts).
  */
 export async function decodeRows (bytes: Buffer, header: ImageHeader, top: number, height: number, options: DecodeOptions): Promise<RgbImage> {
+  if (header.raster?.decodesPixels === true) return { data: await header.raster.readRgb(top, height), width: header.width, height }
   const pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
     .extract({ left: 0, top, width: header.width, height })
   try {

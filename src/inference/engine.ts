@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
+import { STRIP_PIXELS } from './dense/decode-strips.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
 import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
@@ -25,6 +26,8 @@ export interface EngineOptions {
   preprocessNice: number
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
+  /** Decoded pixels per strip of a tiled request (default STRIP_PIXELS). */
+  stripPixels?: number
   observer?: BatcherObserver
   /** HEADS_DIR: where fitted heads are written and loaded from besides the model's heads/ (default: that folder). */
   headsDir?: string
@@ -103,6 +106,7 @@ export class Engine {
   get patchSize (): number { return this.backbone.patchSize }
   get denseMaxSide (): number { return this.options.denseMaxSide }
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
+  get stripPixels (): number { return this.options.stripPixels ?? STRIP_PIXELS }
   get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
   /** Where fitted heads are written: HEADS_DIR, or the model folder's heads/. */
@@ -117,7 +121,8 @@ export class Engine {
 
   /** Reads the header first, so that oversized or refused images cost no decoding. */
   header (bytes: Buffer, context: RequestContext): Promise<ImageHeader> {
-    return context.times.time('decode', () => readHeader(bytes, this.options.decode))
+    const nodataFill = this.folder.processor.mean.map((m) => Math.round(255 * m))
+    return context.times.time('decode', () => readHeader(bytes, { ...this.options.decode, raster: context.raster, nodataFill }))
   }
 
   /** For global embeddings: the processor's own resize, as the model was trained and evaluated. */

@@ -39,6 +39,13 @@ function taps (outputLength: number, sourceLength: number, step: number): Taps {
   return { low, high, weight }
 }
 
+function rowTaps (outputLength: number, sourceLength: number, step: number, range: RowRange | undefined): Taps {
+  const all = taps(outputLength, sourceLength, step)
+  if (range === undefined) return all
+  const end = range.top + range.height
+  return { low: all.low.subarray(range.top, end), high: all.high.subarray(range.top, end), weight: all.weight.subarray(range.top, end) }
+}
+
 export interface PlanarMap {
   /** [planes, height, width] */
   data: Float32Array
@@ -47,11 +54,15 @@ export interface PlanarMap {
   height: number
 }
 
-/** Bilinear resampling of every plane onto the original image's pixels: [planes, outHeight, outWidth]. */
-export function resampleBilinear (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number): Float32Array {
-  const out = new Float32Array(map.planes * outWidth * outHeight)
+/** Output rows top..top+height of an output outHeight tall: large outputs are made band by band (GeoTIFF tiles). */
+export interface RowRange { top: number, height: number }
+
+/** Bilinear resampling of every plane onto the original image's pixels: [planes, outHeight, outWidth] (or the rows asked). */
+export function resampleBilinear (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number, range?: RowRange): Float32Array {
   const columns = taps(outWidth, map.width, sampling.stepX)
-  const rows = taps(outHeight, map.height, sampling.stepY)
+  const rows = rowTaps(outHeight, map.height, sampling.stepY, range)
+  outHeight = rows.low.length
+  const out = new Float32Array(map.planes * outWidth * outHeight)
   const mapPlane = map.width * map.height
   const row = new Float32Array(map.width)
   for (let k = 0; k < map.planes; k++) {
@@ -73,10 +84,11 @@ export function resampleBilinear (map: PlanarMap, sampling: MapSampling, outWidt
  * Label map at the original size: logits resampled bilinearly, then the argmax per pixel — never an upsampled
  * label grid. One row of interpolated logits is held at a time, so memory stays at the size of the map.
  */
-export function resampleArgmax (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number): Uint8Array | Uint16Array {
-  const labels = map.planes > 256 ? new Uint16Array(outWidth * outHeight) : new Uint8Array(outWidth * outHeight)
+export function resampleArgmax (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number, range?: RowRange): Uint8Array | Uint16Array {
   const columns = taps(outWidth, map.width, sampling.stepX)
-  const rows = taps(outHeight, map.height, sampling.stepY)
+  const rows = rowTaps(outHeight, map.height, sampling.stepY, range)
+  outHeight = rows.low.length
+  const labels = map.planes > 256 ? new Uint16Array(outWidth * outHeight) : new Uint8Array(outWidth * outHeight)
   const mapPlane = map.width * map.height
   const blended = new Float32Array(map.planes * map.width)
   const best = new Float32Array(outWidth)

@@ -1,3 +1,5 @@
+import type { RasterOptions } from '../image/geotiff/raster-options.js'
+
 export const stages = ['decode', 'preprocess', 'queue', 'inference', 'postprocess'] as const
 export type Stage = typeof stages[number]
 
@@ -28,4 +30,6 @@ export class StageTimes {
 export interface RequestContext {
   signal?: AbortSignal
   times: StageTimes
+  /** How a TIFF's bands become the model's RGB (band choice, stretch), where the request says. */
+  raster?: RasterOptions
 }

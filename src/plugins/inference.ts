@@ -29,6 +29,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     denseMaxSide: config.denseMaxSide,
     preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,
+    stripPixels: config.stripPixels,
     observer: app.metrics.batcherObserver,
     warmup: config.warmup,
     headsDir: config.headsDir

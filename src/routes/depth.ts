@@ -6,7 +6,10 @@ import { encodeNpy } from '../image/npy.js'
 import { runDense } from '../inference/dense/run-dense.js'
 import { headTarget } from '../inference/dense/targets.js'
 import { depthMap } from '../inference/tasks/depth.js'
+import { parseRasterOptions } from '../image/geotiff/raster-options.js'
+import { depthTiff } from '../inference/tasks/geotiff-output.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { describeGeometry } from './geometry-headers.js'
 import { errorResponses, headErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
@@ -14,17 +17,19 @@ import { depthHeaders } from './response-headers.js'
 import { answer, StringEnum } from './schemas.js'
 
 const DepthQuery = Type.Object({
-  format: Type.Optional(StringEnum(['npy', 'png', 'color'], {
+  format: Type.Optional(StringEnum(['npy', 'png', 'color', 'tiff'], {
     default: 'npy',
     description: 'npy: float32 [H, W] at the input\'s size ([N, H, W] for several images of one size); ' +
-      'png: 16-bit, depth = x-depth-offset + x-depth-scale · value (also in the PNG\'s text chunks); color: turbo colour map',
-    examples: ['npy', 'png', 'color']
+      'png: 16-bit, depth = x-depth-offset + x-depth-scale · value (also in the PNG\'s text chunks); color: turbo colour map; ' +
+      'tiff: a tiled float32 GeoTIFF with the input\'s georeferencing, nodata NaN',
+    examples: ['npy', 'png', 'color', 'tiff']
   })),
   head: Type.Optional(Type.String({
     description: 'Depth head name (see GET /models); the only depth head is the default, and several need a choice. ' +
       'Example: head=nyu'
   })),
-  ...denseQueryProperties
+  ...denseQueryProperties,
+  ...rasterQueryProperties
 }, { additionalProperties: false })
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
@@ -42,22 +47,30 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
           binary: {
             'application/x-npy': 'format=npy (the default): float32 [H, W] in the head\'s unit, or [N, H, W] for several images of one size (NumPy .npy, version 1.0)',
             'image/png': 'format=png: 16-bit grey PNG, depth = x-depth-offset + x-depth-scale · value (also in its text chunks); ' +
-              'format=color: 8-bit RGB picture, x-depth-min to x-depth-max along the turbo colour map. One image'
+              'format=color: 8-bit RGB picture, x-depth-min to x-depth-max along the turbo colour map. One image',
+            'image/tiff': 'format=tiff: tiled, deflated float32 GeoTIFF at the input\'s size with its CRS and geotransform, ' +
+              'in the head\'s unit (GDAL band unit), NaN (the nodata value) where the input is nodata. One image'
           }
         }),
         ...errorResponses(headErrorStatuses)
       }
     }
   }, async (request, reply) => {
-    const { format = 'npy', head: headName, ...dense } = request.query
+    const { format = 'npy', head: headName, bands, stretch, ...dense } = request.query
+    const raster = parseRasterOptions({ bands, stretch })
     const images = await request.images()
     if (format !== 'npy' && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use format=npy for a batch`)
     const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
     const head = admitted.engine.heads.pick('depth', headName)
     const unit = head.unit ?? 'relative'
     const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], context))
+    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], { ...context, raster }))
     const { times } = admitted.context
+    if (format === 'tiff') {
+      for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
+      return sendTiff(reply.header('x-head', head.name).header('x-depth-unit', unit),
+        await times.time('postprocess', () => depthTiff(results[0], results[0].maps[0], unit)))
+    }
     const maps = await times.time('postprocess', () => results.map((image) => depthMap(image, image.maps[0])))
     const [first] = maps
     reply.header('x-head', head.name).header('x-depth-unit', unit)

@@ -6,7 +6,10 @@ import { encodeRgb8 } from '../image/png.js'
 import { featurePicture } from '../inference/feature-picture.js'
 import type { DenseImage } from '../inference/dense/dense-image.js'
 import { featureMaps } from '../inference/tasks/features.js'
+import { parseRasterOptions } from '../image/geotiff/raster-options.js'
+import { pcaTiff } from '../inference/tasks/geotiff-output.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { describeGeometry } from './geometry-headers.js'
 import { errorResponses, imageErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
@@ -14,13 +17,15 @@ import { denseHeaders } from './response-headers.js'
 import { answer, StringEnum } from './schemas.js'
 
 const FeaturesQuery = Type.Object({
-  format: Type.Optional(StringEnum(['npy', 'json', 'png'], {
+  format: Type.Optional(StringEnum(['npy', 'json', 'png', 'tiff'], {
     default: 'npy',
     description: 'npy: float32 [C, h, w] ([N, C, h, w] for several images); json: the same with shapes; ' +
-      'png: the first three PCA components as RGB at the input\'s size (one image)',
-    examples: ['npy', 'json', 'png']
+      'png: the first three PCA components as RGB at the input\'s size (one image); ' +
+      'tiff: the same picture as a tiled GeoTIFF with the input\'s georeferencing, RGB plus alpha (0 where the input is nodata)',
+    examples: ['npy', 'json', 'png', 'tiff']
   })),
-  ...denseQueryProperties
+  ...denseQueryProperties,
+  ...rasterQueryProperties
 }, { additionalProperties: false })
 
 const FeatureJson = Type.Object({
@@ -62,19 +67,22 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
           json: { schema: FeatureJson, example: featureExample },
           binary: {
             'application/x-npy': 'format=npy (the default): float32 [C, h, w], or [N, C, h, w] for several images of one grid (NumPy .npy, version 1.0)',
-            'image/png': 'format=png: the first three PCA components of the features as an 8-bit RGB picture at the input\'s size, one image'
+            'image/png': 'format=png: the first three PCA components of the features as an 8-bit RGB picture at the input\'s size, one image',
+            'image/tiff': 'format=tiff: the same picture as a tiled, deflated GeoTIFF with the input\'s CRS and geotransform, ' +
+              '8-bit RGB plus an alpha band that is 0 where the input is nodata. One image'
           }
         }),
         ...errorResponses(imageErrorStatuses)
       }
     }
   }, async (request, reply) => {
-    const { format = 'npy', ...dense } = request.query
+    const { format = 'npy', bands, stretch, ...dense } = request.query
+    const raster = parseRasterOptions({ bands, stretch })
     const images = await request.images()
-    if (format === 'png' && images.length > 1) throw badRequest('format=png answers one image; send one file, or use npy or json for a batch')
+    if ((format === 'png' || format === 'tiff') && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use npy or json for a batch`)
     const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
     const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => featureMaps(engine, images, mode, context))
+    const results = await admitted.run((engine, context) => featureMaps(engine, images, mode, { ...context, raster }))
     const patch = admitted.engine.patchSize
     for (const [header, value] of Object.entries(describeGeometry(results[0], patch))) reply.header(header, value)
 
@@ -93,6 +101,7 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
         }))
       }
     }
+    if (format === 'tiff') return sendTiff(reply, await admitted.context.times.time('postprocess', () => pcaTiff(results[0], results[0].maps[0])))
     if (format === 'png') {
       const picture = await admitted.context.times.time('postprocess', () => featurePicture(results[0].maps[0], results[0].geometry))
       return reply.type('image/png').send(encodeRgb8(picture.rgb, picture.width, picture.height))

@@ -7,7 +7,10 @@ import { encodeRgb8 } from '../image/png.js'
 import { runDense } from '../inference/dense/run-dense.js'
 import { headTarget } from '../inference/dense/targets.js'
 import { classCounts, labelMap } from '../inference/tasks/segment.js'
+import { parseRasterOptions } from '../image/geotiff/raster-options.js'
+import { labelTiff } from '../inference/tasks/geotiff-output.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { describeGeometry } from './geometry-headers.js'
 import { errorResponses, headErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
@@ -15,17 +18,19 @@ import { segmentHeaders } from './response-headers.js'
 import { answer, StringEnum } from './schemas.js'
 
 const SegmentQuery = Type.Object({
-  format: Type.Optional(StringEnum(['png', 'json', 'overlay'], {
+  format: Type.Optional(StringEnum(['png', 'json', 'overlay', 'tiff'], {
     default: 'png',
     description: 'png: 1-channel label PNG at the input\'s size (pixel = class index; 16-bit above 256 classes); ' +
-      'json: labels and per-class pixel counts (several images allowed); overlay: the picture tinted with a colour per class (legend in x-legend)',
-    examples: ['png', 'json', 'overlay']
+      'json: labels and per-class pixel counts (several images allowed); overlay: the picture tinted with a colour per class (legend in x-legend); ' +
+      'tiff: a tiled GeoTIFF label map with the input\'s georeferencing (uint8, nodata 255; uint16, nodata 65535, above 255 classes)',
+    examples: ['png', 'json', 'overlay', 'tiff']
   })),
   head: Type.Optional(Type.String({
     description: 'Segmentation head name (see GET /models); the only segmentation head is the default, and several need a choice. ' +
       'Example: head=ade20k'
   })),
-  ...denseQueryProperties
+  ...denseQueryProperties,
+  ...rasterQueryProperties
 }, { additionalProperties: false })
 
 export const ClassSummary = Type.Object({
@@ -85,25 +90,29 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
           json: { schema: SegmentJson, example: segmentExample },
           binary: {
             'image/png': 'format=png (the default): grey label PNG at the input\'s size, pixel = class index (8-bit, 16-bit above 256 classes); ' +
-              'format=overlay: the picture tinted with each class\'s colour, legend in x-legend. One image'
+              'format=overlay: the picture tinted with each class\'s colour, legend in x-legend. One image',
+            'image/tiff': 'format=tiff: tiled, deflated label GeoTIFF at the input\'s size with its CRS and geotransform; ' +
+              'uint8 with nodata 255 (uint16 with nodata 65535 above 255 classes) where the input is nodata. One image'
           }
         }),
         ...errorResponses(headErrorStatuses)
       }
     }
   }, async (request, reply) => {
-    const { format = 'png', head: headName, ...dense } = request.query
+    const { format = 'png', head: headName, bands, stretch, ...dense } = request.query
+    const raster = parseRasterOptions({ bands, stretch })
     const images = await request.images()
     if (format !== 'json' && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use format=json for a batch`)
     const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
     const head = admitted.engine.heads.pick('segmentation', headName)
     const names = head.labels ?? []
     const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], context))
+    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], { ...context, raster }))
     const { times } = admitted.context
-    const maps = await times.time('postprocess', () => results.map((image) => labelMap(image, image.maps[0])))
     reply.header('x-head', head.name).header('x-classes', String(names.length))
     for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
+    if (format === 'tiff') return sendTiff(reply, await times.time('postprocess', () => labelTiff(results[0], results[0].maps[0], names.length)))
+    const maps = await times.time('postprocess', () => results.map((image) => labelMap(image, image.maps[0])))
 
     if (format === 'json') {
       return {

@@ -11,6 +11,7 @@ type Json = any
 
 /** The contract as the README states it: each endpoint's parameters with their values and defaults. */
 const dense = { size: { default: 'native' }, tile: {}, overlap: {} }
+const raster = { bands: {}, stretch: {} }
 const endpoints: Record<string, { method: 'get' | 'post', parameters: Record<string, { enum?: string[], default?: unknown }>, errors: number[], formats: string[] }> = {
   '/embed': {
     method: 'post',
@@ -20,21 +21,21 @@ const endpoints: Record<string, { method: 'get' | 'post', parameters: Record<str
   },
   '/features': {
     method: 'post',
-    parameters: { format: { enum: ['npy', 'json', 'png'], default: 'npy' }, ...dense },
+    parameters: { format: { enum: ['npy', 'json', 'png', 'tiff'], default: 'npy' }, ...dense, ...raster },
     errors: [400, 408, 413, 415, 422, 429, 503, 504, 500],
-    formats: ['application/json', 'application/x-npy', 'image/png']
+    formats: ['application/json', 'application/x-npy', 'image/png', 'image/tiff']
   },
   '/segment': {
     method: 'post',
-    parameters: { format: { enum: ['png', 'json', 'overlay'], default: 'png' }, head: {}, ...dense },
+    parameters: { format: { enum: ['png', 'json', 'overlay', 'tiff'], default: 'png' }, head: {}, ...dense, ...raster },
     errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
-    formats: ['application/json', 'image/png']
+    formats: ['application/json', 'image/png', 'image/tiff']
   },
   '/depth': {
     method: 'post',
-    parameters: { format: { enum: ['npy', 'png', 'color'], default: 'npy' }, head: {}, ...dense },
+    parameters: { format: { enum: ['npy', 'png', 'color', 'tiff'], default: 'npy' }, head: {}, ...dense, ...raster },
     errors: [400, 404, 408, 413, 415, 422, 429, 503, 504, 500],
-    formats: ['application/x-npy', 'image/png']
+    formats: ['application/x-npy', 'image/png', 'image/tiff']
   },
   '/analyze': {
     method: 'post',

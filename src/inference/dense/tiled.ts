@@ -23,7 +23,7 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   const perBatch = Math.max(1, Math.floor(engine.tileBatchPixels / (plan.window.width * plan.window.height)))
   const rows = [...new Set(plan.origins.map((o) => o.y))]
 
-  for (const strip of planStrips(rows, plan.window.height, header)) {
+  for (const strip of planStrips(rows, plan.window.height, header, engine.stripPixels)) {
     context.signal?.throwIfAborted()
     const pixels = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
     for (const top of strip.rows) {
