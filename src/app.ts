@@ -6,6 +6,7 @@ import { clientErrorAnswerer, requestIds } from './plugins/client-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import imageInput from './plugins/image-input.js'
 import inference from './plugins/inference.js'
+import loopHealth from './plugins/loop-health.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import requestControl from './plugins/request-control.js'
@@ -44,6 +45,7 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
 
   await app.register(metrics)
   await app.register(errorHandler)
+  await app.register(loopHealth, { config })
   await app.register(openapi)
   await app.register(inference, { config })
   await app.register(requestControl, { config })

@@ -16,6 +16,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     spinning: false,
     preprocessNice: 19,
     maxBatchSize: 8,
+    maxBatchTokens: 8192,
     batchWaitMs: 0,
     incomingWaitMs: 20,
     maxConcurrentRequests: 64,
@@ -27,6 +28,10 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxPixels: 150_000_000,
     denseMaxSide: 1024,
     tileBatchPixels: 1024 * 1024,
+    stripPixels: 16 * 1024 * 1024,
+    postprocessThreads: Math.max(1, Math.min(4, Math.floor(usableCores() / 2))),
+    maxQueuedPixels: 16 * 1024 * 1024,
+    maxEventLoopDelayMs: 1000,
     warmup: true,
     shutdownGraceMs: 10_000
   })

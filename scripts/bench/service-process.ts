@@ -27,10 +27,11 @@ function procStatus (pid: number, field: string): number {
   return line === undefined ? NaN : Number(line.split(/\s+/)[1]) / 1024
 }
 
-/** The service as users run it, in its own process, ready before this returns. */
-export async function startService (env: Record<string, string>): Promise<RunningService> {
+/** The service as users run it, in its own process (from the checkout at `root`), ready before this returns. */
+export async function startService (env: Record<string, string>, root = process.cwd()): Promise<RunningService> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit']
   })

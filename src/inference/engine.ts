@@ -7,8 +7,10 @@ import { HeadRegistry } from './heads/head-registry.js'
 import { loadHeads } from './heads/load-heads.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
+import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
+import { PixelBudget } from './pixel-budget.js'
 import type { SessionSettings } from './onnx-session.js'
 import type { RequestContext } from './stages.js'
 
@@ -22,6 +24,14 @@ export interface EngineOptions {
   preprocessNice: number
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
+  /** Threads of the post-processing pool (resampling, argmax, pictures, encoding). */
+  postprocessThreads: number
+  /** Decoded pixels per strip of a tiled request (DECODE_STRIP_PIXELS, see dense/decode-strips.ts). */
+  stripPixels: number
+  /** Patch tokens per backbone batch (MAX_BATCH_TOKENS). */
+  maxBatchTokens: number
+  /** Model-input pixels of decoded images admitted requests may hold at once (beyond: 429). */
+  maxQueuedPixels: number
   observer?: BatcherObserver
 }
 
@@ -60,6 +70,8 @@ function sumOfDistinctBatches (outputs: TokenOutput[]): number {
  */
 export class Engine {
   private readonly table: Float32Array[]
+  /** Decoded images held by requests: the memory budget. */
+  readonly pixels: PixelBudget
 
   private constructor (
     readonly folder: ModelFolder,
@@ -68,20 +80,27 @@ export class Engine {
     readonly backbone: Backbone,
     readonly batcher: Batcher,
     readonly heads: HeadRegistry,
+    /** Where answers are resampled and encoded: never on the event loop. */
+    readonly post: PostPool,
     private readonly options: EngineOptions
   ) {
     this.table = normalisationTable(folder.processor)
+    this.pixels = new PixelBudget(options.maxQueuedPixels, options.observer?.pixelsHeld)
   }
 
   static async start (folder: ModelFolder, options: EngineOptions, log: Log): Promise<Engine> {
     const host = await OrtHost.start()
     lowerOtherThreads([host.threadId], options.preprocessNice)
+    // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
+    const post = new PostPool(options.postprocessThreads)
     try {
       const backbone = await Backbone.load(host, folder, options.session, log)
       const heads = new HeadRegistry(await loadHeads(host, folder.dir, backbone, options.session, log))
-      const batcher = new Batcher(backbone, options.batching, options.observer)
-      return new Engine(folder, host, backbone, batcher, heads, options)
+      await post.started
+      const batcher = new Batcher(backbone, { ...options.batching, maxBatchPixels: options.maxBatchTokens * backbone.patchSize ** 2 }, options.observer)
+      return new Engine(folder, host, backbone, batcher, heads, post, options)
     } catch (error) {
+      await post.close()
       await host.close()
       throw error
     }
@@ -90,6 +109,7 @@ export class Engine {
   get patchSize (): number { return this.backbone.patchSize }
   get denseMaxSide (): number { return this.options.denseMaxSide }
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
+  get stripPixels (): number { return this.options.stripPixels }
   get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
 
@@ -165,10 +185,12 @@ export class Engine {
 
   async close (): Promise<void> {
     await this.batcher.idle()
+    await this.post.close()
     await this.host.close()
   }
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
+    this.pixels.take(geometry.padded.width * geometry.padded.height, context)
     const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
     const pixels = await context.times.time('preprocess', () => toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }

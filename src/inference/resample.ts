@@ -48,8 +48,13 @@ export interface PlanarMap {
 }
 
 /** Bilinear resampling of every plane onto the original image's pixels: [planes, outHeight, outWidth]. */
-export function resampleBilinear (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number): Float32Array {
-  const out = new Float32Array(map.planes * outWidth * outHeight)
+export function resampleBilinear (
+  map: PlanarMap,
+  sampling: MapSampling,
+  outWidth: number,
+  outHeight: number,
+  out = new Float32Array(map.planes * outWidth * outHeight)
+): Float32Array {
   const columns = taps(outWidth, map.width, sampling.stepX)
   const rows = taps(outHeight, map.height, sampling.stepY)
   const mapPlane = map.width * map.height

@@ -28,4 +28,6 @@ export class StageTimes {
 export interface RequestContext {
   signal?: AbortSignal
   times: StageTimes
+  /** Model-input pixels of decoded images this request holds against MAX_QUEUED_PIXELS (given back when it ends). */
+  heldPixels: number
 }
