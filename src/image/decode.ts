@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp'
+import sharp, { type Metadata, type Sharp } from 'sharp'
 import { ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
 import { type ImageFormat, sniffFormat } from './sniff-format.js'
@@ -54,18 +54,28 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
   return { format: sniffed.format, width, height }
 }
 
+/** The one way an upload is opened for pixels: EXIF orientation applied, the first frame, read sequentially. */
+function open (bytes: Buffer, options: DecodeOptions): Sharp {
+  return sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
+}
+
 /**
- * Decodes to 8-bit sRGB RGB: EXIF orientation applied, CMYK and grayscale converted, alpha dropped
- * (as the Hugging Face processors' convert-to-RGB does), 16-bit reduced, the first frame of an animation.
+ * To 8-bit sRGB RGB: CMYK and grayscale converted, alpha dropped (as the Hugging Face processors' convert-to-RGB
+ * does), 16-bit reduced.
  */
+async function toRgb (pipeline: Sharp, format: ImageFormat): Promise<RgbImage> {
+  try {
+    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
+    return { data, width: info.width, height: info.height }
+  } catch (error) {
+    throw undecodable(format, error)
+  }
+}
+
+/** Decodes the whole image, resized as planned (libjpeg shrinks on load where the plan halves the size or more). */
 export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions): Promise<RgbImage> {
-  let pipeline = sharp(bytes, {
-    limitInputPixels: options.maxPixels,
-    failOn: 'truncated',
-    autoOrient: true,
-    pages: 1,
-    sequentialRead: true
-  })
+  let pipeline = open(bytes, options)
   if (plan.kind !== 'none' && (plan.width !== header.width || plan.height !== header.height)) {
     pipeline = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: plan.kernel })
   }
@@ -77,17 +87,7 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
       height: plan.crop.height
     })
   }
-  try {
-    const { data, info } = await pipeline
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true })
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
-    return { data, width: info.width, height: info.height }
-  } catch (error) {
-    throw undecodable(header.format, error)
-  }
+  return toRgb(pipeline, header.format)
 }
 
 /**
@@ -96,15 +96,7 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
  * from the file's first row: callers ask for few, large bands (decode-strips.ts).
  */
 export async function decodeRows (bytes: Buffer, header: ImageHeader, top: number, height: number, options: DecodeOptions): Promise<RgbImage> {
-  const pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
-    .extract({ left: 0, top, width: header.width, height })
-  try {
-    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
-    return { data, width: info.width, height: info.height }
-  } catch (error) {
-    throw undecodable(header.format, error)
-  }
+  return toRgb(open(bytes, options).extract({ left: 0, top, width: header.width, height }), header.format)
 }
 
 function undecodable (format: ImageFormat, error: unknown): ServiceError {
