@@ -89,7 +89,10 @@ async function burst (service: RunningService, count: number): Promise<Record<st
   const idle = service.rssMiB()
   const agent = new Agent({ keepAlive: false, maxSockets: count })
   const started = performance.now()
+  // A burst can take many minutes on a busy machine: the peak so far is printed as it goes.
+  const progress = setInterval(() => process.stderr.write(`burst: ${Math.round((performance.now() - started) / 1000)} s, peak RSS ${Math.round(service.peakRssMiB())} MiB\n`), 10_000)
   const answers = await Promise.all(Array.from({ length: count }, async () => post(`${service.url}/features?size=1024`, jpeg, agent).catch(() => ({ status: 0, ms: 0, bytes: 0 }))))
+  clearInterval(progress)
   const statuses: Record<number, number> = {}
   for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1
   const ok = answers.filter((a) => a.status === 200).map((a) => a.ms).sort((a, b) => a - b)
@@ -103,6 +106,24 @@ async function burst (service: RunningService, count: number): Promise<Record<st
   }
 }
 
+/**
+ * The memory model: idle RSS, then the peak after batches of 1, 2, 4 and 8 images of 3072 tokens (a 2048x1536 JPEG
+ * at size=1024), sent together so that they share a batch (MAX_BATCH_TOKENS raised so that they may).
+ */
+async function memoryModel (service: RunningService): Promise<Record<string, unknown>> {
+  const jpeg = await photoJpeg(2048, 1536)
+  const idle = service.rssMiB()
+  const peaks: Record<string, number> = {}
+  for (const batch of [1, 2, 4, 8]) {
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(Array.from({ length: batch }, async () => post(`${service.url}/features?size=1024`, jpeg)))
+    }
+    peaks[`batch${batch}`] = Math.round(service.peakRssMiB())
+    process.stderr.write(`memory model: batch ${batch} of 3072 tokens, peak RSS ${peaks[`batch${batch}`]} MiB\n`)
+  }
+  return { idleRssMiB: Math.round(idle), peakRssMiB: peaks, mibPerThousandTokens: Math.round((peaks.batch8 - peaks.batch1) / (7 * 3.072) * 10) / 10 }
+}
+
 const model = ade20kSizedModel()
 const results: Record<string, unknown> = { root: values.root, env }
 if (!values.skip.includes('loop')) {
@@ -112,5 +133,9 @@ if (!values.skip.includes('loop')) {
 if (!values.skip.includes('burst')) {
   const service = await startService({ MODEL: model, ...env }, values.root)
   try { results.burst = await burst(service, Number(values.burst)) } finally { await service.stop() }
+}
+if (!values.skip.includes('model')) {
+  const service = await startService({ MODEL: model, ...env, MAX_BATCH_TOKENS: '65536', BATCH_WAIT_FOR_DECODING_MS: '1000' }, values.root)
+  try { results.model = await memoryModel(service) } finally { await service.stop() }
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
