@@ -7,6 +7,11 @@ export interface PixelInput {
   pixels: Float32Array
   height: number
   width: number
+  /**
+   * The caller gives the pixels up: a batch of this image alone runs on them as they are (moved to the inference
+   * thread, detached here) instead of a copy. For embeddings, which never read their pixels again.
+   */
+  handOver?: boolean
 }
 
 /** One image's `last_hidden_state` rows, [tokens, channels], a view into its batch's output. */
@@ -193,9 +198,9 @@ export class Batcher {
     const started = performance.now()
     const { height, width } = batch[0].input
     try {
-      // A tensor made for the run, even for one image: the runner hands its buffer over to the inference thread, and
-      // each image keeps its own pixels (heads that take pixels read them afterwards).
-      const pixels = joinFloat32(batch.map((job) => job.input.pixels))
+      // A tensor made for the run, even for one image (unless handed over): the runner hands its buffer over to the
+      // inference thread, and each image keeps its own pixels (heads that take pixels read them afterwards).
+      const pixels = batch.length === 1 && batch[0].input.handOver === true ? batch[0].input.pixels : joinFloat32(batch.map((job) => job.input.pixels))
       const hidden = await this.runner.run(pixels, batch.length, height, width)
       const inferenceMs = performance.now() - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)

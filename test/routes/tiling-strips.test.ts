@@ -10,8 +10,8 @@ const model = syntheticModel({ preset: 'tiny', seed: 31, heads: { classes: 5 } }
 t.test('windows decoded from several strips give exactly the one-strip answer', async (t) => {
   const [width, height] = [150, 400]
   const tiling = { tile: 64, overlap: 16 }
-  // About 100 rows per strip: rows of windows start every 48 pixels, so each strip holds one or two of them.
-  const stripPixels = width * 100
+  // 120 rows per strip: rows of windows 64 tall start every 48 pixels, so each strip holds two of them.
+  const stripPixels = width * 120
   const plan = planWindows({ width, height }, tiling, 16, 1024)
   const strips = planStrips([...new Set(plan.origins.map((o) => o.y))], plan.window.height, { width, height }, stripPixels)
   t.ok(strips.length >= 4, `${strips.length} strips`)

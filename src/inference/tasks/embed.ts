@@ -22,9 +22,12 @@ export interface EmbedAnswer {
 /** One embedding per image, in upload order; the images enter the queue together, so they can share a batch. */
 export async function embed (engine: Engine, images: Buffer[], options: EmbedOptions, context: RequestContext): Promise<EmbedAnswer> {
   const { size } = options
-  const encoded = await engine.encodeImages(images, async (bytes) => size.kind === 'processor'
-    ? engine.prepareForEmbedding(bytes, context)
-    : engine.prepareDense(bytes, size, context), context)
+  const encoded = await engine.encodeImages(images, async (bytes) => {
+    const prepared = size.kind === 'processor' ? await engine.prepareForEmbedding(bytes, context) : await engine.prepareDense(bytes, size, context)
+    // Pooling reads tokens only: a lone image's tensor can run as it is, without a copy.
+    prepared.input.handOver = true
+    return prepared
+  }, context)
   const embeddings = await context.times.time('postprocess', () =>
     encoded.map((e) => poolTokens(e.output, engine.backbone.registers, options.pooling, options.normalize)))
   const dim = embeddings[0].length
