@@ -53,6 +53,9 @@ export interface Prepared {
   header: ImageHeader
 }
 
+/** Model-input pixels above which an image is normalised off the event loop (512², a few ms of work). */
+const LARGE_IMAGE_PIXELS = 512 * 512
+
 /** Images of one request that shared a batch spent that batch's time once, not once each. */
 function sumOfDistinctBatches (outputs: TokenOutput[]): number {
   const seen = new Set<Float32Array['buffer']>()
@@ -192,7 +195,13 @@ export class Engine {
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
     this.pixels.take(geometry.padded.width * geometry.padded.height, context)
     const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
-    const pixels = await context.times.time('preprocess', () => toPixelTensor(rgb, this.table, geometry.padded))
+    // A dense image's normalisation (millions of samples) runs on the post-processing pool; a small one costs
+    // less than the trip there.
+    const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
+    const pixels = await context.times.time('preprocess', async () => large
+      // The tables are copied (3 KB): whatever spans its buffer in a job moves to the pool thread.
+      ? this.post.run('normalise', { image: rgb, table: this.table.map((lut) => lut.slice()), padded: geometry.padded })
+      : toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }
 }

@@ -10,7 +10,9 @@ import { encodeNpy, npyHeader } from '../../image/npy.js'
 import { labelPalette } from '../../image/palette.js'
 import { encodeRgb8 } from '../../image/png.js'
 import { featurePicture } from '../feature-picture.js'
-import type { InputGeometry } from '../geometry.js'
+import type { RgbImage } from '../../image/decode.js'
+import type { InputGeometry, Size } from '../geometry.js'
+import { toPixelTensor } from '../normalize.js'
 import { resampleArgmax, resampleBilinear, samplingFor, type PlanarMap } from '../resample.js'
 
 export interface LabelJob {
@@ -107,7 +109,18 @@ export function featurePng (job: FeaturePictureJob): { png: Uint8Array } {
   return { png: encodeRgb8(picture.rgb, picture.width, picture.height) }
 }
 
-export const jobs = { labels, depth, featurePng }
+export interface NormaliseJob {
+  image: RgbImage
+  table: Float32Array[]
+  padded: Size
+}
+
+/** A decoded image as the model's normalised CHW tensor (see normalize.ts), for images large enough to stall the loop. */
+export function normalise (job: NormaliseJob): Float32Array {
+  return toPixelTensor(job.image, job.table, job.padded)
+}
+
+export const jobs = { labels, depth, featurePng, normalise }
 export type JobName = keyof typeof jobs
 export type JobInput<N extends JobName> = Parameters<typeof jobs[N]>[0]
 export type JobOutput<N extends JobName> = ReturnType<typeof jobs[N]>
