@@ -7,6 +7,7 @@ import errorHandler from './plugins/error-handler.js'
 import fitting from './plugins/fitting.js'
 import imageInput from './plugins/image-input.js'
 import inference from './plugins/inference.js'
+import loopHealth from './plugins/loop-health.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import requestControl from './plugins/request-control.js'
@@ -47,6 +48,7 @@ export async function buildApp (config: Readonly<Config>, options: AppOptions = 
 
   await app.register(metrics)
   await app.register(errorHandler)
+  await app.register(loopHealth, { config })
   await app.register(openapi)
   await app.register(inference, { config })
   await app.register(requestControl, { config })

@@ -24,6 +24,8 @@ export interface Config {
   /** Nice value of every thread but inference's: decoding yields the cores to inference (0: all equal). */
   preprocessNice: number
   maxBatchSize: number
+  /** Patch tokens per backbone batch: large images run a few at a time, small ones up to maxBatchSize. */
+  maxBatchTokens: number
   /** How long an idle model waits for companions before running a partial batch. */
   batchWaitMs: number
   /**
@@ -44,8 +46,14 @@ export interface Config {
   denseMaxSide: number
   /** Pixels per backbone batch of tiles, which bounds the attention memory of a tiled request. */
   tileBatchPixels: number
-  /** Decoded pixels per strip of a tiled request (see decode-strips.ts). */
+  /** Decoded pixels per strip of a tiled request: memory of a huge image, against decoding it again per strip. */
   stripPixels: number
+  /** Threads that resample and encode answers (argmax, colour maps, PCA, PNG), off the event loop. */
+  postprocessThreads: number
+  /** Model-input pixels of decoded images that admitted requests may hold at once; beyond it 429 (one image always runs). */
+  maxQueuedPixels: number
+  /** Beyond this event-loop delay readiness turns false and new work gets 503 (0: never). */
+  maxEventLoopDelayMs: number
   warmup: boolean
   shutdownGraceMs: number
   /** Bearer token of the fitting routes (/heads); unset: fitting is disabled and those routes answer 404. */
@@ -79,6 +87,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     spinning: read.boolean('ORT_SPINNING', false),
     preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),
+    maxBatchTokens: read.integer('MAX_BATCH_TOKENS', 8192, 1, 2 ** 24),
     batchWaitMs: read.number('BATCH_WAIT_MS', 0, 0, 1000),
     incomingWaitMs: read.number('BATCH_WAIT_FOR_DECODING_MS', 20, 0, 1000),
     maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 64, 1, 100_000),
@@ -91,6 +100,9 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     denseMaxSide: read.integer('DENSE_MAX_SIDE', 1024, 16, 16_384),
     tileBatchPixels: read.integer('TILE_BATCH_PIXELS', 1024 * 1024, 1, 2 ** 30),
     stripPixels: read.integer('STRIP_PIXELS', STRIP_PIXELS, 1, 2 ** 31),
+    postprocessThreads: read.integer('POSTPROCESS_THREADS', defaultPostprocessThreads(), 1, 64),
+    maxQueuedPixels: read.integer('MAX_QUEUED_PIXELS', 16 * 1024 * 1024, 1, 2 ** 40),
+    maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', 1000, 0, 600_000),
     warmup: read.boolean('WARMUP', true),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     adminToken: read.secret('ADMIN_TOKEN', 16),
@@ -103,6 +115,10 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
 }
 
 const mapDefined = <T, U>(value: T | undefined, map: (value: T) => U): U | undefined => value === undefined ? undefined : map(value)
+/** Half the usable cores, from 1 to 4: post-processing shares the cores with inference and decoding. */
+function defaultPostprocessThreads (): number {
+  return Math.max(1, Math.min(4, Math.floor(usableCores() / 2)))
+}
 
 class EnvReader {
   constructor (private readonly env: Env) {}

@@ -18,6 +18,11 @@ export function plainAttentionModel (): string {
   return writtenOnce('synthetic-vits16-plain', { attention: 'plain' })
 }
 
+/** ADE20K's size of segmentation head (150 classes) on the ViT-S/16-sized backbone: the usual post-processing load. */
+export function ade20kSizedModel (): string {
+  return writtenOnce('synthetic-vits16-150', { attention: 'fused', heads: { classes: 150 } })
+}
+
 function writtenOnce (name: string, options: SyntheticModelOptions): string {
   const dir = join(benchDir, 'models', name)
   if (!existsSync(join(dir, 'config.json'))) {

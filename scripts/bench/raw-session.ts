@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import ort from 'onnxruntime-node'
+import { onnxPathForVariant } from '../../src/hub/variant-files.js'
 
 /**
  * The ceiling: the backbone alone, in a plain ONNX Runtime loop over tensors made before the clock starts,
@@ -12,7 +13,7 @@ export class RawSession {
   private constructor (private readonly session: ort.InferenceSession, private readonly size: number) {}
 
   static async open (modelDir: string, options: { size: number, threads: number, spinning: boolean, variant?: string }): Promise<RawSession> {
-    const file = join(modelDir, 'onnx', options.variant === undefined || options.variant === 'fp32' ? 'model.onnx' : `model_${options.variant}.onnx`)
+    const file = join(modelDir, onnxPathForVariant(options.variant ?? 'fp32'))
     const session = await ort.InferenceSession.create(file, {
       executionProviders: ['cpu'],
       intraOpNumThreads: options.threads,

@@ -27,20 +27,24 @@ function procStatus (pid: number, field: string): number {
   return line === undefined ? NaN : Number(line.split(/\s+/)[1]) / 1024
 }
 
-/** The service as users run it, in its own process, ready before this returns. */
-export async function startService (env: Record<string, string>): Promise<RunningService> {
+/** The service as users run it, in its own process (from the checkout at `root`), ready before this returns. */
+export async function startService (env: Record<string, string>, root = process.cwd()): Promise<RunningService> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 120_000
+  const deadline = Date.now() + 600_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
     const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)
     if (ready) break
-    if (Date.now() > deadline) throw new Error('the service did not get ready in 120 s')
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error('the service did not get ready in 600 s')
+    }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   const pid = child.pid as number

@@ -9,6 +9,10 @@ export function engineOptionsFromConfig (config: Readonly<Config>): EngineOption
     decode: { maxPixels: config.maxPixels },
     denseMaxSide: config.denseMaxSide,
     preprocessNice: config.preprocessNice,
-    tileBatchPixels: config.tileBatchPixels
+    tileBatchPixels: config.tileBatchPixels,
+    stripPixels: config.stripPixels,
+    postprocessThreads: config.postprocessThreads,
+    maxBatchTokens: config.maxBatchTokens,
+    maxQueuedPixels: config.maxQueuedPixels
   }
 }

@@ -1,10 +1,31 @@
-import type { Engine } from '../inference/engine.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ServiceError } from '../errors.js'
+import type { Encoded, Engine, Prepared } from '../inference/engine.js'
 import type { InputGeometry } from '../inference/geometry.js'
-import { StageTimes } from '../inference/stages.js'
+import { StageTimes, type RequestContext } from '../inference/stages.js'
 import { patchGrid, poolTokens } from '../inference/tokens.js'
 import type { FeatureStore } from './feature-store.js'
 import { ServingGate } from './serving-gate.js'
 
+
+/**
+ * Encodes a chunk of fit images under the engine's decoded-pixel budget, as a request would, and gives the pixels back
+ * once its tokens are out; when serving holds the budget the fit waits for room instead of failing.
+ */
+async function encodeWithinBudget (engine: Engine, chunk: Buffer[], prepare: (bytes: Buffer, context: RequestContext) => Promise<Prepared>,
+  signal: AbortSignal | undefined): Promise<Encoded[]> {
+  for (;;) {
+    const context: RequestContext = { signal, times: new StageTimes(), heldPixels: 0 }
+    try {
+      return await engine.encodeImages(chunk, async (bytes) => prepare(bytes, context), context)
+    } catch (error) {
+      if (!(error instanceof ServiceError && error.code === 'overloaded')) throw error
+    } finally {
+      engine.pixels.release(context)
+    }
+    await sleep(100, undefined, { signal })
+  }
+}
 
 export interface DenseSample {
   /** Index in the feature store. */
@@ -63,9 +84,8 @@ export async function extractDense (engine: Engine, images: Buffer[], store: Fea
   for (let start = 0; start < images.length;) {
     const chunk = images.slice(start, start + await gate.lull(signal))
     start += chunk.length
-    const context = { signal, times: new StageTimes() }
     const passStarted = performance.now()
-    const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareDense(bytes, { kind: 'native' }, context), context)
+    const encoded = await encodeWithinBudget(engine, chunk, async (bytes, context) => engine.prepareDense(bytes, { kind: 'native' }, context), signal)
     gate.ran(performance.now() - passStarted, chunk.length)
     for (const e of encoded) {
       const grid = patchGrid(e.output, registers, e.grid.height, e.grid.width)
@@ -96,9 +116,8 @@ export async function extractGlobal (engine: Engine, images: Buffer[], store: Fe
   for (let start = 0; start < images.length;) {
     const chunk = images.slice(start, start + await gate.lull(signal))
     start += chunk.length
-    const context = { signal, times: new StageTimes() }
     const passStarted = performance.now()
-    const encoded = await engine.encodeImages(chunk, async (bytes) => engine.prepareForEmbedding(bytes, context), context)
+    const encoded = await encodeWithinBudget(engine, chunk, async (bytes, context) => engine.prepareForEmbedding(bytes, context), signal)
     gate.ran(performance.now() - passStarted, chunk.length)
     for (const e of encoded) {
       const vector = poolTokens(e.output, registers, 'cls+mean', false)

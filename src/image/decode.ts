@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp'
+import sharp, { type Metadata, type Sharp } from 'sharp'
 import { badRequest, ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
 import { GeoRaster } from './geotiff/geo-raster.js'
@@ -72,14 +72,30 @@ function withinLimit (header: ImageHeader, options: DecodeOptions): ImageHeader 
   return header
 }
 
+/** The one way an upload is opened for pixels: EXIF orientation applied, the first frame, read sequentially. */
+function open (bytes: Buffer, options: DecodeOptions): Sharp {
+  return sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
+}
+
 /**
- * Decodes to 8-bit sRGB RGB: EXIF orientation applied, CMYK and grayscale converted, alpha dropped
- * (as the Hugging Face processors' convert-to-RGB does), 16-bit reduced, the first frame of an animation.
+ * To 8-bit sRGB RGB: CMYK and grayscale converted, alpha dropped (as the Hugging Face processors' convert-to-RGB
+ * does), 16-bit reduced.
  */
+async function toRgb (pipeline: Sharp, format: ImageFormat): Promise<RgbImage> {
+  try {
+    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
+    return { data, width: info.width, height: info.height }
+  } catch (error) {
+    throw undecodable(format, error)
+  }
+}
+
+/** Decodes the whole image, resized as planned (libjpeg shrinks on load where the plan halves the size or more). */
 export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions): Promise<RgbImage> {
   let pipeline = header.raster?.decodesPixels === true
     ? sharp(await header.raster.readRgb(0, header.height), { raw: { width: header.width, height: header.height, channels: 3 }, limitInputPixels: options.maxPixels })
-    : sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
+    : open(bytes, options)
   if (plan.kind !== 'none' && (plan.width !== header.width || plan.height !== header.height)) {
     pipeline = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: plan.kernel })
   }
@@ -91,17 +107,7 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
       height: plan.crop.height
     })
   }
-  try {
-    const { data, info } = await pipeline
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true })
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
-    return { data, width: info.width, height: info.height }
-  } catch (error) {
-    throw undecodable(header.format, error)
-  }
+  return toRgb(pipeline, header.format)
 }
 
 /**
@@ -111,15 +117,7 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
  */
 export async function decodeRows (bytes: Buffer, header: ImageHeader, top: number, height: number, options: DecodeOptions): Promise<RgbImage> {
   if (header.raster?.decodesPixels === true) return { data: await header.raster.readRgb(top, height), width: header.width, height }
-  const pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated', autoOrient: true, pages: 1, sequentialRead: true })
-    .extract({ left: 0, top, width: header.width, height })
-  try {
-    const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`)
-    return { data, width: info.width, height: info.height }
-  } catch (error) {
-    throw undecodable(header.format, error)
-  }
+  return toRgb(open(bytes, options).extract({ left: 0, top, width: header.width, height }), header.format)
 }
 
 function undecodable (format: ImageFormat, error: unknown): ServiceError {

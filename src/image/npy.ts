@@ -67,9 +67,16 @@ function littleEndianBytes(data: NpyArray): Buffer {
 
 /** Serialises a C-ordered array as a NumPy 1.0 .npy file. */
 export function encodeNpy(data: NpyArray, shape: readonly number[]): Buffer {
-  checkShape(shape, data.length);
-  const header = npyHeader(npyDtypeOf(data), shape);
-  return Buffer.concat([header, littleEndianBytes(data)], header.length + data.byteLength);
+  return encodeNpyParts([data], shape);
+}
+
+/** Arrays of one type one after another as one .npy file (a batch stacked), written once without joining them first. */
+export function encodeNpyParts(parts: readonly NpyArray[], shape: readonly number[]): Buffer {
+  if (parts.length === 0) throw new RangeError('npy: no data');
+  checkShape(shape, parts.reduce((sum, part) => sum + part.length, 0));
+  const header = npyHeader(npyDtypeOf(parts[0]), shape);
+  const bytes = parts.map(littleEndianBytes);
+  return Buffer.concat([header, ...bytes], header.length + bytes.reduce((sum, part) => sum + part.length, 0));
 }
 
 const DTYPE_CONSTRUCTORS = {

@@ -3,7 +3,6 @@
 // the depth scale and units next to the pixels.
 // Spec: https://www.w3.org/TR/png/
 import { endianness } from 'node:os';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
 export type PngColour = 'gray' | 'rgb' | 'rgba';
@@ -166,22 +165,10 @@ function assemble(pixels: RawPixels, compressed: Buffer, text: PngText | undefin
   return Buffer.concat(parts);
 }
 
-/** Encodes synchronously; blocks the event loop for the deflate (~0.1 s per 64 MB of label map). */
+/** Encodes synchronously (~0.1 s per 64 MB of label map): the service calls it on its post-processing threads. */
 export function encodePng(pixels: RawPixels, text?: PngText, options: PngOptions = {}): Buffer {
   const raw = scanlines(pixels, options.filter ?? 'none');
   return assemble(pixels, zlib.deflateSync(raw, deflateOptions(options)), text);
-}
-
-const deflateAsync = promisify(zlib.deflate);
-
-/** Same output as encodePng, with the deflate on libuv's thread pool instead of the event loop. */
-export async function encodePngAsync(
-  pixels: RawPixels,
-  text?: PngText,
-  options: PngOptions = {},
-): Promise<Buffer> {
-  const raw = scanlines(pixels, options.filter ?? 'none');
-  return assemble(pixels, await deflateAsync(raw, deflateOptions(options)), text);
 }
 
 // Defaults chosen by measurement: label maps compress best (and fastest) unfiltered with

@@ -1,11 +1,17 @@
 import { ServiceError } from '../errors.js'
 import type { HiddenStates } from './backbone.js'
+import { joinFloat32 } from './join.js'
 
 /** Normalised pixels of one image, [3, height, width], height and width multiples of the patch. */
 export interface PixelInput {
   pixels: Float32Array
   height: number
   width: number
+  /**
+   * The caller gives the pixels up: a batch of this image alone runs on them as they are (moved to the inference
+   * thread, detached here) instead of a copy. For embeddings, which never read their pixels again.
+   */
+  handOver?: boolean
 }
 
 /** One image's `last_hidden_state` rows, [tokens, channels], a view into its batch's output. */
@@ -26,10 +32,17 @@ export interface BackboneRunner {
 export interface BatcherObserver {
   queueDepth: (depth: number) => void
   batchRan: (size: number, seconds: number) => void
+  /** Model-input pixels of decoded images held by requests (the engine's budget, reported the same way). */
+  pixelsHeld?: (pixels: number) => void
 }
 
 export interface BatcherOptions {
   maxBatchSize: number
+  /**
+   * Model-input pixels per batch (MAX_BATCH_TOKENS · patch²): a batch is sized by its work, as TEI sizes batches by
+   * tokens, so that large images run a few at a time and small ones many. One image alone always runs.
+   */
+  maxBatchPixels?: number
   /** How long the oldest waiting image may wait for companions while the model is idle. */
   batchWaitMs: number
   /**
@@ -68,6 +81,10 @@ export class Batcher {
     private readonly options: BatcherOptions,
     private readonly observer?: BatcherObserver
   ) {}
+
+  private get maxBatchPixels (): number {
+    return this.options.maxBatchPixels ?? Infinity
+  }
 
   get depth (): number {
     return this.queue.length
@@ -142,9 +159,10 @@ export class Batcher {
     if (this.running || this.queue.length === 0) return
     const oldest = this.queue[0]
     const companions = this.queue.filter((job) => job.key === oldest.key).length
+    const full = companions >= this.options.maxBatchSize || companions * pixelsOf(oldest) >= this.maxBatchPixels
     const waited = performance.now() - oldest.enqueuedAt
     const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
-    if (companions < this.options.maxBatchSize && waited < wait) {
+    if (!full && waited < wait) {
       if (this.timer === undefined) {
         this.timer = setTimeout(() => {
           this.timer = undefined
@@ -162,8 +180,11 @@ export class Batcher {
 
   private take (key: string): Job[] {
     const batch: Job[] = []
+    let pixels = 0
     this.queue = this.queue.filter((job) => {
       if (job.key !== key || batch.length >= this.options.maxBatchSize) return true
+      if (batch.length > 0 && pixels + pixelsOf(job) > this.maxBatchPixels) return true
+      pixels += pixelsOf(job)
       batch.push(job)
       return false
     })
@@ -177,7 +198,9 @@ export class Batcher {
     const started = performance.now()
     const { height, width } = batch[0].input
     try {
-      const pixels = batchTensor(batch.map((job) => job.input.pixels))
+      // A tensor made for the run, even for one image (unless handed over): the runner hands its buffer over to the
+      // inference thread, and each image keeps its own pixels (heads that take pixels read them afterwards).
+      const pixels = batch.length === 1 && batch[0].input.handOver === true ? batch[0].input.pixels : joinFloat32(batch.map((job) => job.input.pixels))
       const hidden = await this.runner.run(pixels, batch.length, height, width)
       const inferenceMs = performance.now() - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
@@ -205,19 +228,7 @@ export class Batcher {
   }
 }
 
-/**
- * A tensor made for the run, even for one image: the runner hands its buffer over to the inference thread, and each
- * image keeps its own pixels (heads that take pixels read them afterwards).
- */
-function batchTensor (parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+const pixelsOf = (job: Job): number => job.input.height * job.input.width
 
 function abortError (signal: AbortSignal): unknown {
   return signal.reason instanceof ServiceError

@@ -11,8 +11,10 @@ import { fittedHeadsDir, loadHeadFolder, loadHeads, type BackboneShape } from '.
 import type { Log } from './log.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
+import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
+import { PixelBudget } from './pixel-budget.js'
 import type { SessionSettings } from './onnx-session.js'
 import type { RequestContext } from './stages.js'
 
@@ -26,8 +28,14 @@ export interface EngineOptions {
   preprocessNice: number
   /** Pixels per backbone batch of tiles: bounds the attention memory of tiled requests. */
   tileBatchPixels: number
-  /** Decoded pixels per strip of a tiled request (default STRIP_PIXELS). */
+  /** Threads of the post-processing pool (resampling, argmax, pictures, encoding). */
+  postprocessThreads: number
+  /** Decoded pixels per strip of a tiled request (STRIP_PIXELS, see dense/decode-strips.ts). */
   stripPixels?: number
+  /** Patch tokens per backbone batch (MAX_BATCH_TOKENS). */
+  maxBatchTokens: number
+  /** Model-input pixels of decoded images admitted requests may hold at once (beyond: 429). */
+  maxQueuedPixels: number
   observer?: BatcherObserver
   /** HEADS_DIR: where fitted heads are written and loaded from besides the model's heads/ (default: that folder). */
   headsDir?: string
@@ -58,6 +66,8 @@ export function backboneIdentity (folder: ModelFolder): BackboneRecord {
 
 const headBackbone = (backbone: Backbone, folder: ModelFolder): BackboneShape =>
   ({ hiddenSize: backbone.hiddenSize, patchSize: backbone.patchSize, identity: backboneIdentity(folder) })
+/** Model-input pixels above which an image is normalised off the event loop (512², a few ms of work). */
+const LARGE_IMAGE_PIXELS = 512 * 512
 
 /** Images of one request that shared a batch spent that batch's time once, not once each. */
 function sumOfDistinctBatches (outputs: TokenOutput[]): number {
@@ -76,6 +86,8 @@ function sumOfDistinctBatches (outputs: TokenOutput[]): number {
  */
 export class Engine {
   private readonly table: Float32Array[]
+  /** Decoded images held by requests: the memory budget. */
+  readonly pixels: PixelBudget
 
   private constructor (
     readonly folder: ModelFolder,
@@ -84,20 +96,27 @@ export class Engine {
     readonly backbone: Backbone,
     readonly batcher: Batcher,
     readonly heads: HeadRegistry,
+    /** Where answers are resampled and encoded: never on the event loop. */
+    readonly post: PostPool,
     private readonly options: EngineOptions
   ) {
     this.table = normalisationTable(folder.processor)
+    this.pixels = new PixelBudget(options.maxQueuedPixels, options.observer?.pixelsHeld)
   }
 
   static async start (folder: ModelFolder, options: EngineOptions, log: Log): Promise<Engine> {
     const host = await OrtHost.start()
     lowerOtherThreads([host.threadId], options.preprocessNice)
+    // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
+    const post = new PostPool(options.postprocessThreads)
     try {
       const backbone = await Backbone.load(host, folder, options.session, log)
       const heads = new HeadRegistry(await loadHeads(host, { modelDir: folder.dir, headsDir: options.headsDir }, headBackbone(backbone, folder), options.session, log))
-      const batcher = new Batcher(backbone, options.batching, options.observer)
-      return new Engine(folder, host, backbone, batcher, heads, options)
+      await post.started
+      const batcher = new Batcher(backbone, { ...options.batching, maxBatchPixels: options.maxBatchTokens * backbone.patchSize ** 2 }, options.observer)
+      return new Engine(folder, host, backbone, batcher, heads, post, options)
     } catch (error) {
+      await post.close()
       await host.close()
       throw error
     }
@@ -192,12 +211,20 @@ export class Engine {
 
   async close (): Promise<void> {
     await this.batcher.idle()
+    await this.post.close()
     await this.host.close()
   }
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
+    this.pixels.take(geometry.padded.width * geometry.padded.height, context)
     const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
-    const pixels = await context.times.time('preprocess', () => toPixelTensor(rgb, this.table, geometry.padded))
+    // A dense image's normalisation (millions of samples) runs on the post-processing pool; a small one costs
+    // less than the trip there.
+    const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
+    const pixels = await context.times.time('preprocess', async () => large
+      // The tables are copied (3 KB): whatever spans its buffer in a job moves to the pool thread.
+      ? this.post.run('normalise', { image: rgb, table: this.table.map((lut) => lut.slice()), padded: geometry.padded })
+      : toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { ModelFolderError } from './model-folder-error.js'
 import { type Processor, parseProcessor } from './processor.js'
+import { onnxPathForVariant } from '../hub/variant-files.js'
 
 export { ModelFolderError }
 
@@ -50,7 +51,7 @@ export function readModelFolder (dir: string, variant: string): ModelFolder {
 
 /** `fp32` is `onnx/model.onnx`; any other variant is `onnx/model_<variant>.onnx`, as onnx-community names them. */
 export function variantFile (folder: string, variant: string): string {
-  const file = join(folder, 'onnx', variant === 'fp32' ? 'model.onnx' : `model_${variant}.onnx`)
+  const file = join(folder, onnxPathForVariant(variant))
   if (existsSync(file)) return file
   const available = listVariants(folder)
   throw new ModelFolderError(

@@ -57,12 +57,22 @@ export interface PlanarMap {
 /** Output rows top..top+height of an output outHeight tall: large outputs are made band by band (GeoTIFF tiles). */
 export interface RowRange { top: number, height: number }
 
-/** Bilinear resampling of every plane onto the original image's pixels: [planes, outHeight, outWidth] (or the rows asked). */
-export function resampleBilinear (map: PlanarMap, sampling: MapSampling, outWidth: number, outHeight: number, range?: RowRange): Float32Array {
+/**
+ * Bilinear resampling of every plane onto the original image's pixels: [planes, outHeight, outWidth] (or the rows
+ * asked), into `out` where the caller has a buffer for it.
+ */
+export function resampleBilinear (
+  map: PlanarMap,
+  sampling: MapSampling,
+  outWidth: number,
+  outHeight: number,
+  range?: RowRange,
+  out?: Float32Array
+): Float32Array {
   const columns = taps(outWidth, map.width, sampling.stepX)
   const rows = rowTaps(outHeight, map.height, sampling.stepY, range)
   outHeight = rows.low.length
-  const out = new Float32Array(map.planes * outWidth * outHeight)
+  out ??= new Float32Array(map.planes * outWidth * outHeight)
   const mapPlane = map.width * map.height
   const row = new Float32Array(map.width)
   for (let k = 0; k < map.planes; k++) {

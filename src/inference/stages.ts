@@ -32,4 +32,6 @@ export interface RequestContext {
   times: StageTimes
   /** How a TIFF's bands become the model's RGB (band choice, stretch), where the request says. */
   raster?: RasterOptions
+  /** Model-input pixels of decoded images this request holds against MAX_QUEUED_PIXELS (given back when it ends). */
+  heldPixels: number
 }

@@ -29,7 +29,10 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     denseMaxSide: config.denseMaxSide,
     preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,
+    postprocessThreads: config.postprocessThreads,
+    maxBatchTokens: config.maxBatchTokens,
     stripPixels: config.stripPixels,
+    maxQueuedPixels: config.maxQueuedPixels,
     observer: app.metrics.batcherObserver,
     warmup: config.warmup,
     headsDir: config.headsDir

@@ -86,6 +86,19 @@ export class ServiceMetrics {
     registers: [this.registry]
   })
 
+  readonly queuedPixels = new Gauge({
+    name: 'dinov3_held_pixels',
+    help: 'Model-input pixels of decoded images held by admitted requests, against MAX_QUEUED_PIXELS',
+    registers: [this.registry]
+  })
+
+  readonly eventLoopDelay = new Histogram({
+    name: 'dinov3_event_loop_delay_seconds',
+    help: 'How late the event loop ran a timer due every 20 ms: the wait any request (liveness included) had then',
+    buckets: exponentialBuckets(0.001, 2, 15),
+    registers: [this.registry]
+  })
+
   constructor () {
     collectDefaultMetrics({ register: this.registry })
     // Gauges named like counters, which promtool's lint rejects; sum(nodejs_active_handles) and the like, by type,
@@ -97,6 +110,10 @@ export class ServiceMetrics {
     for (const code of Object.keys(errorStatus) as ErrorCode[]) this.failures.inc({ code }, 0)
   }
 
+  observeLoopDelay = (seconds: number): void => {
+    this.eventLoopDelay.observe(seconds)
+  }
+
   observeStage = (stage: Stage, seconds: number): void => {
     this.stageDuration.observe({ stage }, seconds)
   }
@@ -106,7 +123,8 @@ export class ServiceMetrics {
     batchRan: (size, seconds) => {
       this.batchSize.observe(size)
       this.batchDuration.observe(seconds)
-    }
+    },
+    pixelsHeld: (pixels) => this.queuedPixels.set(pixels)
   }
 
   setModel (labels: ModelLabels): void {

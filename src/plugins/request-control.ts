@@ -41,6 +41,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   app.decorateRequest('stageTimes', undefined)
   app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
     const engine = app.modelHost.require()
+    app.loopHealth.check()
     if (inFlight >= config.maxConcurrentRequests) {
       throw new ServiceError('overloaded',
         `the service is at its limit of ${config.maxConcurrentRequests} requests in flight; retry after the Retry-After delay`, 1)
@@ -71,7 +72,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     })
     const times = new StageTimes(app.metrics.observeStage)
     this.stageTimes = times
-    const context: RequestContext = { signal: controller.signal, times }
+    const context: RequestContext = { signal: controller.signal, times, heldPixels: 0 }
     return {
       engine,
       context,
@@ -84,6 +85,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     }
     function stopped (): void {
       working -= 1
+      if (working === 0) engine.pixels.release(context)
       releaseWhenDone()
     }
   })
@@ -98,7 +100,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     // connection that is about to go, and the listener can only finish closing once no connection is left.
     if (app.modelHost.state === 'closing') reply.header('connection', 'close')
   })
-}, { name: 'request-control', dependencies: ['metrics', 'inference'] })
+}, { name: 'request-control', dependencies: ['metrics', 'inference', 'loop-health'] })
 
 /**
  * UPLOAD_TIMEOUT_MS is Fastify's requestTimeout, which Fastify sets on the server after creating it. Two Node

@@ -1,24 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { badRequest } from '../errors.js'
-import { depthPng16 } from '../image/depth-picture.js'
-import { labelPng } from '../image/label-picture.js'
-import { runDense } from '../inference/dense/run-dense.js'
-import { headTarget, type DenseTarget } from '../inference/dense/targets.js'
-import type { Head } from '../inference/heads/head.js'
-import { depthMap } from '../inference/tasks/depth.js'
-import { labelMap } from '../inference/tasks/segment.js'
-import { poolTokens, type Pooling } from '../inference/tokens.js'
+import { analyze, parseTasks, type AnalyzeOptions } from '../inference/tasks/analyze.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { errorResponses, headErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
 import { inferenceHeaders } from './response-headers.js'
 import { readSpacedPool } from './pool-alias.js'
 import { answer, StringEnum } from './schemas.js'
-import { ClassSummary, classesExample, summariseClasses } from './segment.js'
-
-const tasks = ['embed', 'segment', 'depth'] as const
-type Task = typeof tasks[number]
+import { ClassSummary, classesExample } from './segment.js'
 
 const AnalyzeQuery = Type.Object({
   tasks: Type.Optional(Type.String({
@@ -83,13 +73,6 @@ const analyzeExample = {
   }]
 }
 
-function parseTasks (value: string): Task[] {
-  const asked = [...new Set(value.split(','))]
-  const unknown = asked.filter((task) => !(tasks as readonly string[]).includes(task))
-  if (unknown.length > 0) throw badRequest(`unknown task ${unknown.join(', ')}; tasks are ${tasks.join(', ')}`)
-  return asked as Task[]
-}
-
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/analyze', {
     preValidation: readSpacedPool,
@@ -115,41 +98,14 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
     if (asked.includes('embed') && dense.tile !== undefined) {
       throw badRequest('embed is one vector from one pass over the whole image, and tiles have no single CLS token; drop tile or the embed task')
     }
-    const images = await request.images()
-    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
-    const { engine } = admitted
-    const heads: Partial<Record<'segment' | 'depth', Head>> = {}
+    const engine = app.modelHost.require()
+    const heads: AnalyzeOptions['heads'] = {}
     if (asked.includes('segment')) heads.segment = engine.heads.pick('segmentation', segmentName)
     if (asked.includes('depth')) heads.depth = engine.heads.pick('depth', depthName)
-    const targets: DenseTarget[] = Object.values(heads).map(headTarget)
     const mode = parseDenseMode(dense, engine)
-    const results = await admitted.run((e, context) => runDense(e, images, mode, targets, context))
-
-    const answers = await admitted.context.times.time('postprocess', () => results.map((image) => {
-      const answer: Static<typeof AnalyzeResponse>['images'][number] = { ...image.geometry.original }
-      const maps = [...image.maps]
-      if (asked.includes('embed') && image.output !== undefined) {
-        const vector = poolTokens(image.output, engine.backbone.registers, pool as Pooling, normalize)
-        answer.embedding = { pool, normalized: normalize, dim: vector.length, vector: Array.from(vector) }
-      }
-      if (heads.segment !== undefined) {
-        const names = heads.segment.labels ?? []
-        const map = labelMap(image, maps.shift() as typeof maps[number])
-        answer.segmentation = {
-          head: heads.segment.name,
-          labels: names,
-          classes: summariseClasses(map.labels, names),
-          mask_png: labelPng(map.labels, map.width, map.height, names.length).toString('base64')
-        }
-      }
-      if (heads.depth !== undefined) {
-        const depth = depthMap(image, maps.shift() as typeof maps[number])
-        const unit = heads.depth.unit ?? 'relative'
-        const { png, scale, offset } = depthPng16(depth.values, depth.width, depth.height, depth.min, depth.max, unit)
-        answer.depth = { head: heads.depth.name, unit, min: depth.min, max: depth.max, mean: depth.mean, scale, offset, png16: png.toString('base64') }
-      }
-      return answer
-    }))
+    const images = await request.images()
+    const admitted = request.admit(reply, { tiled: mode.kind === 'tiled' })
+    const answers = await admitted.run((engine, context) => analyze(engine, images, { tasks: asked, pooling: pool, normalize, heads, mode }, context))
     return { model: engine.folder.name, tasks: asked, images: answers }
   })
 }

@@ -1,13 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest } from '../errors.js'
-import { depthColourPng, depthPng16 } from '../image/depth-picture.js'
-import { encodeNpy } from '../image/npy.js'
-import { runDense } from '../inference/dense/run-dense.js'
-import { headTarget } from '../inference/dense/targets.js'
-import { depthMap } from '../inference/tasks/depth.js'
 import { parseRasterOptions } from '../image/geotiff/raster-options.js'
-import { depthTiff } from '../inference/tasks/geotiff-output.js'
+import { depth } from '../inference/tasks/depth.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { describeGeometry } from './geometry-headers.js'
@@ -58,40 +52,17 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format = 'npy', head: headName, bands, stretch, ...dense } = request.query
     const raster = parseRasterOptions({ bands, stretch })
+    const engine = app.modelHost.require()
+    const head = engine.heads.pick('depth', headName)
+    const mode = parseDenseMode(dense, engine)
     const images = await request.images()
-    if (format !== 'npy' && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use format=npy for a batch`)
-    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
-    const head = admitted.engine.heads.pick('depth', headName)
-    const unit = head.unit ?? 'relative'
-    const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], { ...context, raster }))
-    const { times } = admitted.context
-    if (format === 'tiff') {
-      for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
-      return sendTiff(reply.header('x-head', head.name).header('x-depth-unit', unit),
-        await times.time('postprocess', () => depthTiff(results[0], results[0].maps[0], unit)))
-    }
-    const maps = await times.time('postprocess', () => results.map((image) => depthMap(image, image.maps[0])))
-    const [first] = maps
-    reply.header('x-head', head.name).header('x-depth-unit', unit)
-      .header('x-depth-min', String(first.min)).header('x-depth-max', String(first.max))
-    for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
-
-    if (format === 'png') {
-      const { png, scale, offset } = await times.time('postprocess', () => depthPng16(first.values, first.width, first.height, first.min, first.max, unit))
-      return reply.header('x-depth-scale', String(scale)).header('x-depth-offset', String(offset)).type('image/png').send(png)
-    }
-    if (format === 'color') {
-      const png = await times.time('postprocess', () => depthColourPng(first.values, first.width, first.height, first.min, first.max))
-      return reply.type('image/png').send(png)
-    }
-    if (maps.length === 1) return reply.type('application/x-npy').send(encodeNpy(first.values, [first.height, first.width]))
-    if (maps.some((m) => m.width !== first.width || m.height !== first.height)) {
-      throw badRequest('the images differ in size, which one .npy cannot stack; send them separately')
-    }
-    const stacked = new Float32Array(maps.length * first.values.length)
-    maps.forEach((m, i) => stacked.set(m.values, i * first.values.length))
-    return reply.type('application/x-npy').send(encodeNpy(stacked, [maps.length, first.height, first.width]))
+    const admitted = request.admit(reply, { tiled: mode.kind === 'tiled' })
+    const answer = await admitted.run((engine, context) => depth(engine, images, { head, mode, format, raster }, context))
+    reply.headers({ 'x-head': head.name, 'x-depth-unit': answer.unit, ...describeGeometry(answer.geometry, engine.patchSize) })
+    if (answer.tiff !== undefined) return sendTiff(reply, answer.tiff)
+    reply.headers({ 'x-depth-min': String(answer.min), 'x-depth-max': String(answer.max) })
+    if (answer.scale !== undefined) reply.headers({ 'x-depth-scale': String(answer.scale), 'x-depth-offset': String(answer.offset) })
+    return reply.type(format === 'npy' ? 'application/x-npy' : 'image/png').send(answer.body)
   })
 }
 

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { encodeNpy } from '../image/npy.js'
-import { embedImages } from '../inference/tasks/embed.js'
+import { embed } from '../inference/tasks/embed.js'
 import { parseDenseSize } from './parse-size.js'
 import { errorResponses, imageErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
@@ -69,31 +68,14 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { pool = 'cls', normalize = false, format = 'json', size = 'processor' } = request.query
+    const engine = app.modelHost.require()
+    const sizing = size === 'processor' ? { kind: 'processor' as const } : parseDenseSize(size, engine.patchSize, engine.denseMaxSide)
     const images = await request.images()
     const admitted = request.admit(reply)
-    const sizing = size === 'processor' ? { kind: 'processor' as const } : parseDenseSize(size, admitted.engine.patchSize, admitted.engine.denseMaxSide)
-    const embeddings = await admitted.run((engine, context) =>
-      embedImages(engine, images, { pooling: pool, normalize, size: sizing }, context))
-    const dim = embeddings[0].length
-    if (format === 'npy') {
-      const flat = embeddings.length === 1 ? embeddings[0] : concatenate(embeddings)
-      const shape = embeddings.length === 1 ? [dim] : [embeddings.length, dim]
-      return reply.type('application/x-npy').send(encodeNpy(flat, shape))
-    }
-    return {
-      model: admitted.engine.folder.name,
-      pool,
-      normalized: normalize,
-      dim,
-      embeddings: embeddings.map((e) => Array.from(e))
-    }
+    const answer = await admitted.run((engine, context) => embed(engine, images, { pooling: pool, normalize, size: sizing, format }, context))
+    if (answer.npy !== undefined) return reply.type('application/x-npy').send(answer.npy)
+    return { model: engine.folder.name, pool, normalized: normalize, dim: answer.dim, embeddings: answer.embeddings.map((e) => Array.from(e)) }
   })
-}
-
-function concatenate (rows: Float32Array[]): Float32Array {
-  const out = new Float32Array(rows.length * rows[0].length)
-  rows.forEach((row, i) => out.set(row, i * row.length))
-  return out
 }
 
 export default route

@@ -84,17 +84,21 @@ const errorDocs: Record<number, ErrorDoc> = {
     }
   },
   429: {
-    description: 'Overloaded: MAX_CONCURRENT_REQUESTS are in flight, or (fitting) a job runs and FIT_QUEUE_SIZE more wait; retry after Retry-After seconds',
+    description: 'Overloaded: MAX_CONCURRENT_REQUESTS are in flight, the decoded images held would pass MAX_QUEUED_PIXELS, or (fitting) a job runs and FIT_QUEUE_SIZE more wait; retry after Retry-After seconds',
     examples: {
       overloaded: example('Too many requests in flight', 'overloaded', 'the service is at its limit of 64 requests in flight; retry after the Retry-After delay'),
+      pixels: example('Too many decoded pixels held', 'overloaded',
+        'the service holds 15.7 of its 16.8 megapixels of decoded images (MAX_QUEUED_PIXELS); retry after the Retry-After delay'),
       fit_queue_full: example('The fitting queue is full', 'overloaded', 'a head is being fitted and 4 more wait (FIT_QUEUE_SIZE=4); retry after the Retry-After delay')
     },
     headers: retryHeaders
   },
   503: {
-    description: 'Not ready (the model is loading or failed to load) or shutting down; retry after Retry-After seconds',
+    description: 'Not ready (the model is loading or failed to load, or the event loop lags beyond MAX_EVENT_LOOP_DELAY_MS) or shutting down; retry after Retry-After seconds',
     examples: {
       loading: example('The model is loading', 'not_ready', 'the model is still loading; retry shortly'),
+      lagging: example('The event loop lags', 'not_ready',
+        'the event loop lagged 1340 ms behind, over MAX_EVENT_LOOP_DELAY_MS=1000; retry after the Retry-After delay'),
       shutting_down: example('SIGTERM received', 'shutting_down', 'the service is shutting down; retry on another replica')
     },
     headers: retryHeaders

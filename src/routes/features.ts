@@ -1,16 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { badRequest } from '../errors.js'
-import { encodeNpy } from '../image/npy.js'
-import { encodeRgb8 } from '../image/png.js'
-import { featurePicture } from '../inference/feature-picture.js'
-import type { DenseImage } from '../inference/dense/dense-image.js'
-import { featureMaps } from '../inference/tasks/features.js'
 import { parseRasterOptions } from '../image/geotiff/raster-options.js'
-import { pcaTiff } from '../inference/tasks/geotiff-output.js'
-import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { features } from '../inference/tasks/features.js'
 import { rasterQueryProperties, sendTiff } from './raster-params.js'
-import { describeGeometry } from './geometry-headers.js'
+import { denseQueryProperties, parseDenseMode } from './dense-params.js'
+import { describeGeometry, padding } from './geometry-headers.js'
 import { errorResponses, imageErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
 import { denseHeaders } from './response-headers.js'
@@ -78,50 +72,26 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format = 'npy', bands, stretch, ...dense } = request.query
     const raster = parseRasterOptions({ bands, stretch })
+    const engine = app.modelHost.require()
+    const mode = parseDenseMode(dense, engine)
     const images = await request.images()
-    if ((format === 'png' || format === 'tiff') && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use npy or json for a batch`)
-    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
-    const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => featureMaps(engine, images, mode, { ...context, raster }))
-    const patch = admitted.engine.patchSize
-    for (const [header, value] of Object.entries(describeGeometry(results[0], patch))) reply.header(header, value)
-
-    if (format === 'json') {
+    const admitted = request.admit(reply, { tiled: mode.kind === 'tiled' })
+    const answer = await admitted.run((engine, context) => features(engine, images, { mode, format, raster }, context))
+    reply.headers(describeGeometry(answer.geometry, engine.patchSize))
+    if (answer.tiff !== undefined) return sendTiff(reply, answer.tiff)
+    if (answer.maps !== undefined) {
       return {
-        model: admitted.engine.folder.name,
-        images: results.map(({ maps: [map], geometry }) => ({
-          shape: [map.planes, map.height, map.width],
+        model: engine.folder.name,
+        images: answer.maps.map(({ shape, geometry, data }) => ({
+          shape,
           input: geometry.original,
-          model_input: {
-            ...geometry.padded,
-            padding_right: geometry.padded.width - geometry.content.width,
-            padding_bottom: geometry.padded.height - geometry.content.height
-          },
-          features: Array.from(map.data)
+          model_input: { ...geometry.padded, ...padding(geometry) },
+          features: Array.from(data)
         }))
       }
     }
-    if (format === 'tiff') return sendTiff(reply, await admitted.context.times.time('postprocess', () => pcaTiff(results[0], results[0].maps[0])))
-    if (format === 'png') {
-      const picture = await admitted.context.times.time('postprocess', () => featurePicture(results[0].maps[0], results[0].geometry))
-      return reply.type('image/png').send(encodeRgb8(picture.rgb, picture.width, picture.height))
-    }
-    return reply.type('application/x-npy').send(stackedNpy(results))
+    return reply.type(format === 'png' ? 'image/png' : 'application/x-npy').send(answer.body)
   })
-}
-
-function stackedNpy (results: DenseImage[]): Buffer {
-  const [first] = results[0].maps
-  const shape = [first.planes, first.height, first.width]
-  if (results.length === 1) return encodeNpy(first.data, shape)
-  if (results.some(({ maps: [m] }) => m.height !== shape[1] || m.width !== shape[2])) {
-    throw badRequest('the images give patch grids of different sizes, which one .npy cannot stack; ' +
-      'send them separately, use format=json, or set size so they match')
-  }
-  const size = first.data.length
-  const stacked = new Float32Array(results.length * size)
-  results.forEach(({ maps: [m] }, i) => stacked.set(m.data, i * size))
-  return encodeNpy(stacked, [results.length, ...shape])
 }
 
 export default route

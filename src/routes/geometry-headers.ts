@@ -1,12 +1,18 @@
-import type { DenseImage } from '../inference/dense/dense-image.js'
+import type { InputGeometry } from '../inference/geometry.js'
+
+/** Padding added at the right and bottom of the scaled image to reach the patch grid. */
+export function padding ({ content, padded }: InputGeometry): { padding_right: number, padding_bottom: number } {
+  return { padding_right: padded.width - content.width, padding_bottom: padded.height - content.height }
+}
 
 /** How the first image's answer maps onto it, for clients reading binary bodies. */
-export function describeGeometry (image: DenseImage, patch: number): Record<string, string> {
-  const { original, content, padded } = image.geometry
+export function describeGeometry (geometry: InputGeometry, patch: number): Record<string, string> {
+  const { original, padded } = geometry
+  const { padding_right: right, padding_bottom: bottom } = padding(geometry)
   return {
     'x-patch-grid': `${padded.height / patch}x${padded.width / patch}`,
     'x-input-size': `${original.width}x${original.height}`,
     'x-model-input-size': `${padded.width}x${padded.height}`,
-    'x-model-input-padding': `right=${padded.width - content.width},bottom=${padded.height - content.height}`
+    'x-model-input-padding': `right=${right},bottom=${bottom}`
   }
 }

@@ -13,7 +13,7 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
     schema: {
       summary: 'The process is up (even while the model loads)',
-      description: 'For a liveness probe: answers as soon as the process listens.',
+      description: 'For a liveness probe: answers as soon as the process listens, and never waits for inference or post-processing (they run on threads of their own).',
       tags: ['service'],
       response: { 200: healthAnswer('live') }
     }
@@ -21,13 +21,14 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/health/ready', {
     schema: {
-      summary: 'The model is loaded and warmed up; 503 with Retry-After before that and while shutting down',
+      summary: 'The model is loaded and warmed up, and the event loop keeps up; 503 with Retry-After otherwise and while shutting down',
       description: 'For a readiness probe: route traffic here only while it answers 200.',
       tags: ['service'],
       response: { 200: healthAnswer('ready'), ...errorResponses([503]) }
     }
   }, async () => {
     app.modelHost.require()
+    app.loopHealth.check()
     return { status: 'ready' }
   })
 }

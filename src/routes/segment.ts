@@ -1,14 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type, type Static } from 'typebox'
-import { badRequest } from '../errors.js'
-import { labelPng, overlayPicture } from '../image/label-picture.js'
-import { hexColour, labelPalette } from '../image/palette.js'
-import { encodeRgb8 } from '../image/png.js'
-import { runDense } from '../inference/dense/run-dense.js'
-import { headTarget } from '../inference/dense/targets.js'
-import { classCounts, labelMap } from '../inference/tasks/segment.js'
+import { Type } from 'typebox'
 import { parseRasterOptions } from '../image/geotiff/raster-options.js'
-import { labelTiff } from '../inference/tasks/geotiff-output.js'
+import { segment } from '../inference/tasks/segment.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
 import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { describeGeometry } from './geometry-headers.js'
@@ -66,15 +59,6 @@ const segmentExample = {
   images: [{ width: 683, height: 512, classes: classesExample }]
 }
 
-/** The classes present in a label map, most pixels first, with their overlay colours. */
-export function summariseClasses (labels: Uint8Array | Uint16Array, names: string[]): Array<Static<typeof ClassSummary>> {
-  const palette = labelPalette(names.length)
-  return classCounts(labels, names.length)
-    .map((pixels, index) => ({ index, label: names[index], pixels, fraction: pixels / labels.length, colour: hexColour(palette, index) }))
-    .filter((c) => c.pixels > 0)
-    .sort((a, b) => b.pixels - a.pixels)
-}
-
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/segment', {
     schema: {
@@ -101,36 +85,18 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format = 'png', head: headName, bands, stretch, ...dense } = request.query
     const raster = parseRasterOptions({ bands, stretch })
+    const engine = app.modelHost.require()
+    const head = engine.heads.pick('segmentation', headName)
+    const mode = parseDenseMode(dense, engine)
     const images = await request.images()
-    if (format !== 'json' && images.length > 1) throw badRequest(`format=${format} answers one image; send one file, or use format=json for a batch`)
-    const admitted = request.admit(reply, { tiled: dense.tile !== undefined })
-    const head = admitted.engine.heads.pick('segmentation', headName)
+    const admitted = request.admit(reply, { tiled: mode.kind === 'tiled' })
+    const answer = await admitted.run((engine, context) => segment(engine, images, { head, mode, format, raster }, context))
     const names = head.labels ?? []
-    const mode = parseDenseMode(dense, admitted.engine)
-    const results = await admitted.run((engine, context) => runDense(engine, images, mode, [headTarget(head)], { ...context, raster }))
-    const { times } = admitted.context
-    reply.header('x-head', head.name).header('x-classes', String(names.length))
-    for (const [header, value] of Object.entries(describeGeometry(results[0], admitted.engine.patchSize))) reply.header(header, value)
-    if (format === 'tiff') return sendTiff(reply, await times.time('postprocess', () => labelTiff(results[0], results[0].maps[0], names.length)))
-    const maps = await times.time('postprocess', () => results.map((image) => labelMap(image, image.maps[0])))
-
-    if (format === 'json') {
-      return {
-        model: admitted.engine.folder.name,
-        head: head.name,
-        labels: names,
-        images: maps.map((map) => ({ width: map.width, height: map.height, classes: summariseClasses(map.labels, names) }))
-      }
-    }
-    const [map] = maps
-    if (format === 'overlay') {
-      const original = await admitted.run((engine, context) => engine.decodeOriginal(images[0], results[0].header, context))
-      const legend = summariseClasses(map.labels, names).map((c) => `${encodeURIComponent(c.label)}=${c.colour}`).join(';')
-      const picture = await times.time('postprocess', () => encodeRgb8(overlayPicture(original.data, map.labels, labelPalette(names.length)), map.width, map.height))
-      return reply.header('x-legend', legend).type('image/png').send(picture)
-    }
-    const png = await times.time('postprocess', () => labelPng(map.labels, map.width, map.height, names.length))
-    return reply.type('image/png').send(png)
+    reply.headers({ 'x-head': head.name, 'x-classes': String(names.length), ...describeGeometry(answer.geometry, engine.patchSize) })
+    if (answer.tiff !== undefined) return sendTiff(reply, answer.tiff)
+    if (format === 'json') return { model: engine.folder.name, head: head.name, labels: names, images: answer.images }
+    if (format === 'overlay') reply.header('x-legend', answer.images[0].classes.map((c) => `${encodeURIComponent(c.label)}=${c.colour}`).join(';'))
+    return reply.type('image/png').send(answer.png)
   })
 }
 

@@ -26,8 +26,9 @@ t.test('classification: linear and k-NN heads, run as /classify will feed them; 
     t.teardown(async () => session.release())
     let correct = 0
     for (const v of val) {
-      const context = { times: new StageTimes() }
+      const context = { times: new StageTimes(), heldPixels: 0 }
       const [encoded] = await engine.encodeImages([v.image], async (b) => engine.prepareForEmbedding(b, context), context)
+      engine.pixels.release(context)
       const c = encoded.output.channels
       const out = await session.run({
         cls_token: new ort.Tensor('float32', encoded.output.tokens.slice(0, c), [1, c]),

@@ -7,7 +7,6 @@ import {
   encodeGray16,
   encodeGray8,
   encodePng,
-  encodePngAsync,
   encodeRgb8,
   encodeRgba8,
   readPngText,
@@ -138,12 +137,6 @@ t.test('bad input is refused', async (t) => {
   t.throws(() => encodeGray8(new Uint8Array(4), 2, 2, { ['k'.repeat(80)]: 'x' }), RangeError);
   t.throws(() => encodeGray8(new Uint8Array(4), 2, 2, { 'tab\tkey': 'x' }), RangeError);
   t.throws(() => readPngText(Buffer.from('GIF89a')), /signature/);
-});
-
-t.test('encodePngAsync gives the same bytes as encodePng', async (t) => {
-  const pixels = { data: pattern(40 * 30 * 3, 5), width: 40, height: 30, colour: 'rgb' as const };
-  const text = { source: 'test' };
-  t.same(await encodePngAsync(pixels, text, { filter: 'up' }), encodePng(pixels, text, { filter: 'up' }));
 });
 
 t.test('a large label map encodes quickly and decodes intact', async (t) => {

@@ -429,3 +429,35 @@ t.test('every batch, even of one image, runs on a tensor of its own: the runner 
   await Promise.all(batcher.submitAll(pair))
   t.same(Array.from(received[1]), [...pair[0].pixels, ...pair[1].pixels])
 })
+
+t.test('batches are sized by pixels (MAX_BATCH_TOKENS): large images run a few at a time, small ones many', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  // 2×3 images are 6 pixels: 13 pixels hold two of them, and one 4×4 image (16 pixels) runs alone all the same.
+  const batcher = new Batcher(runner, { maxBatchSize: 8, maxBatchPixels: 13, batchWaitMs: 0, incomingWaitMs: 0 })
+  const first = batcher.submit(image(0))
+  const small = batcher.submitAll([1, 2, 3, 4, 5].map((id) => image(id)))
+  const large = batcher.submit(image(6, 4, 4))
+  for (let i = 0; i < 5; i++) await runner.release()
+  await Promise.all([first, ...small, large])
+  t.same(runner.calls.map(idsOf), [[0], [1, 2], [3, 4], [5], [6]], 'at most two small images per run; the large one alone')
+  t.same(runner.calls.map((c) => c.batch * c.height * c.width <= 13 || c.batch === 1), [true, true, true, true, true])
+})
+
+t.test('a lone image handed over runs on its own tensor; in a batch it is copied as any other', async (t) => {
+  const runs: Float32Array[] = []
+  const runner: BackboneRunner = {
+    run: async (pixels, batch) => {
+      runs.push(pixels)
+      return { data: new Float32Array(batch * 4), batch, tokens: 1, channels: 4 }
+    }
+  }
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
+  const alone = { ...image(1), handOver: true }
+  await batcher.submit(alone)
+  t.equal(runs[0], alone.pixels, 'no copy for a lone image handed over')
+  const pair = [{ ...image(2), handOver: true }, image(3)]
+  await Promise.all(batcher.submitAll(pair))
+  t.not(runs[1], pair[0].pixels, 'a batch of two runs on a tensor of its own')
+  t.equal(runs[1].length, 2 * pair[0].pixels.length)
+})

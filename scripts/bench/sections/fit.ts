@@ -6,7 +6,7 @@ import { engineOptionsFromConfig, fitHead, type FitState, type FittedHeadJson } 
 import { Engine } from '../../../src/inference/engine.js'
 import { readModelFolder } from '../../../src/inference/model-folder.js'
 import { StageTimes } from '../../../src/inference/stages.js'
-import { embedImages } from '../../../src/inference/tasks/embed.js'
+import { embed } from '../../../src/inference/tasks/embed.js'
 import { photoJpeg } from '../fixtures.js'
 import { fitDataset } from '../fit-dataset.js'
 import { describeEnv, table } from '../markdown.js'
@@ -64,7 +64,9 @@ export async function fitBenchmark (model: string, options: { images: number, si
     const jpeg = await photoJpeg(640, 480)
     const request = async (): Promise<number> => {
       const started = performance.now()
-      await embedImages(engine, [jpeg], { pooling: 'cls', normalize: false, size: { kind: 'processor' } }, { times: new StageTimes() })
+      const context = { times: new StageTimes(), heldPixels: 0 }
+      await embed(engine, [jpeg], { pooling: 'cls', normalize: false, size: { kind: 'processor' }, format: 'json' }, context)
+      engine.pixels.release(context)
       return performance.now() - started
     }
     for (let i = 0; i < 5; i++) await request()

@@ -1,5 +1,6 @@
 import type { TokenOutput } from '../batcher.js'
 import type { HeadFeeds } from '../heads/head.js'
+import { joinFloat32 } from '../join.js'
 import type { PlanarMap } from '../resample.js'
 import { patchGrid } from '../tokens.js'
 import type { DenseTarget } from './targets.js'
@@ -37,9 +38,9 @@ export async function targetMaps (batch: EncodedBatch, targets: DenseTarget[]): 
       height: batch.height,
       width: batch.width
     }
-    if (head.inputs.includes('patch_features')) feeds.patchFeatures = stack(grids, channels * cells)
-    if (head.inputs.includes('cls_token')) feeds.clsToken = stack(batch.outputs.map((o) => o.tokens.subarray(0, channels)), channels)
-    if (head.inputs.includes('pixel_values')) feeds.pixels = stack(batch.pixels, 3 * batch.height * batch.width)
+    if (head.inputs.includes('patch_features')) feeds.patchFeatures = joinFloat32(grids, channels * cells)
+    if (head.inputs.includes('cls_token')) feeds.clsToken = joinFloat32(batch.outputs.map((o) => o.tokens), channels)
+    if (head.inputs.includes('pixel_values')) feeds.pixels = joinFloat32(batch.pixels, 3 * batch.height * batch.width)
     const output = await head.run(feeds)
     const size = output.planes * output.height * output.width
     return grids.map((_, i) => ({
@@ -49,11 +50,4 @@ export async function targetMaps (batch: EncodedBatch, targets: DenseTarget[]): 
       width: output.width
     }))
   }))
-}
-
-/** The parts one after another, in a buffer of their own: a head's feeds move to the inference thread. */
-function stack (parts: Float32Array[], size: number): Float32Array {
-  const out = new Float32Array(parts.length * size)
-  parts.forEach((part, i) => out.set(part.subarray(0, size), i * size))
-  return out
 }

@@ -23,7 +23,11 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   const perBatch = Math.max(1, Math.floor(engine.tileBatchPixels / (plan.window.width * plan.window.height)))
   const rows = [...new Set(plan.origins.map((o) => o.y))]
 
-  for (const strip of planStrips(rows, plan.window.height, header, engine.stripPixels)) {
+  const strips = planStrips(rows, plan.window.height, header, engine.stripPixels)
+  // One strip is decoded at a time, and one batch of windows normalised: that is what the request holds against the
+  // budget, a strip's pixel counted as a quarter of a model-input pixel (3 bytes against about 15).
+  engine.pixels.take(Math.ceil(Math.max(...strips.map((s) => s.height)) * header.width / 4) + perBatch * plan.window.width * plan.window.height, context)
+  for (const strip of strips) {
     context.signal?.throwIfAborted()
     const pixels = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
     for (const top of strip.rows) {

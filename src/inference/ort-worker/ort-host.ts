@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { spawnWorker } from '../spawn-worker.js'
 import { movableBuffers } from './movable.js'
 import type { Ready, Request, Response, SessionDescription, SessionOptions, TensorData } from './protocol.js'
 
@@ -54,7 +54,7 @@ export class OrtHost {
   }
 
   static async start (): Promise<OrtHost> {
-    const worker = spawnWorker()
+    const worker = spawnWorker(new URL('./worker-main', import.meta.url))
     const threadId = await new Promise<number>((resolve, reject) => {
       worker.once('message', (message: Ready) => resolve(message.threadId))
       worker.once('error', reject)
@@ -110,12 +110,4 @@ export class OrtHost {
       this.worker.postMessage({ ...request, id } satisfies Request, transfer)
     })
   }
-}
-
-/** Compiled, the worker is a .js file beside this one; from TypeScript sources (tests, tsx) it is loaded through tsx. */
-function spawnWorker (): Worker {
-  const compiled = new URL('./worker-main.js', import.meta.url)
-  if (existsSync(compiled)) return new Worker(compiled)
-  const source = new URL('./worker-main.ts', import.meta.url).href
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}) })`, { eval: true })
 }
