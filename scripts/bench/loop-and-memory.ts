@@ -30,7 +30,11 @@ function post (url: string, body: Buffer, agent?: Agent): Promise<Answer> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
     const req = request({
-      agent, host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'POST',
+      agent,
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      method: 'POST',
       headers: { 'content-type': 'image/jpeg', 'content-length': body.length }
     }, (res) => {
       let bytes = 0

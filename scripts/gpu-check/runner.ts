@@ -149,6 +149,7 @@ function runOne (provider: ProviderName, ortDir: string, work: string): Outcome 
 
 /** ONNX Runtime's messages start with its source location and the failed condition; the rest says what went wrong. */
 function oneLine (message: string): string {
+  // eslint-disable-next-line no-control-regex -- ONNX Runtime colours its messages with ANSI escapes
   return message.replace(/\u001b\[[0-9;]*m/g, '').replace(/\s+/g, ' ').replace(/^.*? was false\. /, '').trim().slice(0, 600)
 }
 
@@ -209,6 +210,5 @@ else if (command === 'one') {
     process.stdout.write(`\n${JSON.stringify({ error: error.message })}\n`)
     process.exitCode = 1
   })
-}
-else if (command === 'compare') compare()
+} else if (command === 'compare') compare()
 else fail('usage: runner.mjs model --out DIR | compare --model DIR --ort DIR [--cuda-ort DIR] [--providers cuda,webgpu,cpu] | one ...')

@@ -7,7 +7,6 @@ import { patchGrid, poolTokens } from '../inference/tokens.js'
 import type { FeatureStore } from './feature-store.js'
 import { ServingGate } from './serving-gate.js'
 
-
 /**
  * Encodes a chunk of fit images under the engine's decoded-pixel budget, as a request would, and gives the pixels back
  * once its tokens are out; when serving holds the budget the fit waits for room instead of failing.

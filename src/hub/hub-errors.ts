@@ -10,20 +10,20 @@ export type HubErrorKind =
   | 'unknown-variant'
   | 'invalid-response'
   | 'integrity'
-  | 'download-failed';
+  | 'download-failed'
 
 export class HubError extends Error {
-  override readonly name = 'HubError';
+  override readonly name = 'HubError'
 
-  constructor(
+  constructor (
     readonly kind: HubErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown }
   ) {
-    super(message, options);
+    super(message, options)
   }
 }
 
-export function isHubError(error: unknown): error is HubError {
-  return error instanceof HubError;
+export function isHubError (error: unknown): error is HubError {
+  return error instanceof HubError
 }

@@ -1,11 +1,11 @@
-import { join } from 'node:path';
-import { listRepoFiles } from './hub-api.js';
-import { downloadFile, type DownloadOutcome, type RetryPolicy } from './download-file.js';
-import { HubError } from './hub-errors.js';
-import { DEFAULT_REPO_ID, isValidRepoId, normaliseEndpoint, repoFolderName } from './hub-settings.js';
-import { resolveFileUrl } from './hub-urls.js';
-import { createProgressReporter, type ProgressStream } from './progress.js';
-import { filesForVariant, onnxPathForVariant } from './variant-files.js';
+import { join } from 'node:path'
+import { listRepoFiles } from './hub-api.js'
+import { downloadFile, type DownloadOutcome, type RetryPolicy } from './download-file.js'
+import { HubError } from './hub-errors.js'
+import { DEFAULT_REPO_ID, isValidRepoId, normaliseEndpoint, repoFolderName } from './hub-settings.js'
+import { resolveFileUrl } from './hub-urls.js'
+import { createProgressReporter, type ProgressStream } from './progress.js'
+import { filesForVariant, onnxPathForVariant } from './variant-files.js'
 
 export interface PullModelOptions {
   repoId: string;
@@ -37,21 +37,21 @@ export interface PullModelResult {
 }
 
 /** Lists the repo, picks the variant's files and downloads them one after another. */
-export async function pullModel(options: PullModelOptions): Promise<PullModelResult> {
-  const { repoId, variant, revision, token } = options;
+export async function pullModel (options: PullModelOptions): Promise<PullModelResult> {
+  const { repoId, variant, revision, token } = options
   if (!isValidRepoId(repoId)) {
-    throw new HubError('bad-input', `"${repoId}" is not a hub id; expected owner/name, e.g. ${DEFAULT_REPO_ID}`);
+    throw new HubError('bad-input', `"${repoId}" is not a hub id; expected owner/name, e.g. ${DEFAULT_REPO_ID}`)
   }
-  const endpoint = normaliseEndpoint(options.endpoint);
-  const reporter = createProgressReporter(options.progressStream ?? process.stderr);
+  const endpoint = normaliseEndpoint(options.endpoint)
+  const reporter = createProgressReporter(options.progressStream ?? process.stderr)
 
-  const listing = await listRepoFiles({ endpoint, repoId, revision, token, timeoutMs: options.apiTimeoutMs });
-  const wanted = filesForVariant(listing.files, variant, repoId);
+  const listing = await listRepoFiles({ endpoint, repoId, revision, token, timeoutMs: options.apiTimeoutMs })
+  const wanted = filesForVariant(listing.files, variant, repoId)
   // Pin downloads to the listed commit so a push during a long pull cannot mix versions.
-  const downloadRevision = listing.commitSha ?? revision;
-  const modelDir = join(options.dir, repoFolderName(repoId));
+  const downloadRevision = listing.commitSha ?? revision
+  const modelDir = join(options.dir, repoFolderName(repoId))
 
-  const files: PulledFile[] = [];
+  const files: PulledFile[] = []
   for (const file of wanted) {
     const outcome = await downloadFile({
       url: resolveFileUrl(endpoint, repoId, downloadRevision, file.path),
@@ -63,8 +63,8 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
       token,
       progress: reporter.forFile(file.path, file.size),
       retry: options.retry,
-    });
-    files.push({ path: file.path, size: file.size, outcome });
+    })
+    files.push({ path: file.path, size: file.size, outcome })
   }
-  return { modelDir, commitSha: listing.commitSha, onnxPath: onnxPathForVariant(variant), files };
+  return { modelDir, commitSha: listing.commitSha, onnxPath: onnxPathForVariant(variant), files }
 }

@@ -6,7 +6,7 @@
 //   by up to ~30 levels at the dark end, so the table is used instead.)
 // - viridis: matplotlib's viridis (van der Walt & Smith, CC0), the same 8-bit table d3-scale-chromatic ships.
 
-export type ColormapName = 'turbo' | 'viridis';
+export type ColormapName = 'turbo' | 'viridis'
 
 const TURBO_HEX =
   '30123b32154333184a341b51351e5836215f37246638276d392a733a2d793b2f803c32863d358b3e38913f3b973f3e9c' +
@@ -24,7 +24,7 @@ const TURBO_HEX =
   'fb7e21fa7b1ff9781ef9751df8721cf76f1af66c19f56918f46617f36315f26014f15d13f05b12ef5811ed5510ec530f' +
   'eb500eea4e0de84b0ce7490ce5470be4450ae2430ae14109df3f08dd3d08dc3a07da3907d83706d63506d43305d23105' +
   'd02f05ce2d04cc2c04ca2a04c82803c52603c32503c12302be2102bc2002b91e02b71d02b41b01b21a01af1801ac1701' +
-  'a91601a71401a41301a112019e10019b0f01980e01950d01920b018e0a018b09028808028507028106027e05027a0403';
+  'a91601a71401a41301a112019e10019b0f01980e01950d01920b018e0a018b09028808028507028106027e05027a0403'
 
 const VIRIDIS_HEX =
   '44015444025645045745055946075a46085c460a5d460b5e470d60470e61471063471164471365481467481668481769' +
@@ -42,44 +42,44 @@ const VIRIDIS_HEX =
   '5ec96260ca6063cb5f65cb5e67cc5c69cd5b6ccd5a6ece5870cf5773d05675d05477d1537ad1517cd2507fd34e81d34d' +
   '84d44b86d54989d5488bd6468ed64590d74393d74195d84098d83e9bd93c9dd93ba0da39a2da37a5db36a8db34aadc32' +
   'addc30b0dd2fb2dd2db5de2bb8de29bade28bddf26c0df25c2df23c5e021c8e020cae11fcde11dd0e11cd2e21bd5e21a' +
-  'd8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723fde725';
+  'd8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723fde725'
 
-function parseTable(hex: string): Uint8Array {
-  const table = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < table.length; i++) table[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return table;
+function parseTable (hex: string): Uint8Array {
+  const table = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < table.length; i++) table[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return table
 }
 
 const TABLES: Record<ColormapName, Uint8Array> = {
   turbo: parseTable(TURBO_HEX),
   viridis: parseTable(VIRIDIS_HEX),
-};
+}
 
 /** The 256 RGB entries of a colormap (a shared table: do not modify), e.g. for drawing a legend bar. */
-export function colormapTable(name: ColormapName): Uint8Array {
-  const table = TABLES[name];
-  if (table === undefined) throw new RangeError(`colormap: unknown colormap ${String(name)}`);
-  return table;
+export function colormapTable (name: ColormapName): Uint8Array {
+  const table = TABLES[name]
+  if (table === undefined) throw new RangeError(`colormap: unknown colormap ${String(name)}`)
+  return table
 }
 
 /**
  * Maps each value to RGB: min -> first entry, max -> last, out-of-range values clamped
  * (infinities included), NaN -> black. When max <= min every finite value gets the first entry.
  */
-export function applyColormap(values: Float32Array, min: number, max: number, name: ColormapName): Uint8Array {
-  const table = colormapTable(name);
-  const rgb = new Uint8Array(values.length * 3);
-  const scale = max > min ? 255 / (max - min) : 0;
+export function applyColormap (values: Float32Array, min: number, max: number, name: ColormapName): Uint8Array {
+  const table = colormapTable(name)
+  const rgb = new Uint8Array(values.length * 3)
+  const scale = max > min ? 255 / (max - min) : 0
   for (let i = 0, o = 0; i < values.length; i++, o += 3) {
-    const v = values[i];
-    if (v !== v) continue; // NaN stays black (the array is zero-filled)
+    const v = values[i]
+    if (Number.isNaN(v)) continue // NaN stays black (the array is zero-filled)
     // Clamp before rounding so huge values and infinities cannot overflow the index.
-    let t = (v - min) * scale;
-    t = t < 0 ? 0 : t > 255 ? 255 : t;
-    const entry = ((t + 0.5) | 0) * 3;
-    rgb[o] = table[entry];
-    rgb[o + 1] = table[entry + 1];
-    rgb[o + 2] = table[entry + 2];
+    let t = (v - min) * scale
+    t = t < 0 ? 0 : t > 255 ? 255 : t
+    const entry = ((t + 0.5) | 0) * 3
+    rgb[o] = table[entry]
+    rgb[o + 1] = table[entry + 1]
+    rgb[o + 2] = table[entry + 2]
   }
-  return rgb;
+  return rgb
 }

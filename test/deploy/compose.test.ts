@@ -37,6 +37,7 @@ t.test('docker-compose validates the file with every profile and renders it', { 
 t.test('docker-compose rejects a broken copy (the validator is live)', { skip }, async (t) => {
   const dir = scratchDir(t)
   const file = join(dir, 'docker-compose.yml')
+  // eslint-disable-next-line no-template-curly-in-string -- compose's own ${VAR} syntax, not a template
   writeFileSync(file, readRepoFile('docker-compose.yml').replace('replicas: ${DINOV3_REPLICAS:-3}', 'replicas: several'))
   const result = await run('docker-compose', ['-f', file, 'config', '-q'], { env: composeEnv })
   t.not(result.code, 0)

@@ -103,6 +103,7 @@ t.test('the build uses the CI commands: npm ci, npm run build, then prune the de
   for (const command of text.split(/&&|;|\n/)) {
     if (/\bnpm (install|i|add)\b/.test(command)) t.match(command.trim(), /^npm install --global npm@\S+$/, `only npm itself is installed: ${command.trim()}`)
   }
+  // eslint-disable-next-line no-template-curly-in-string -- a Dockerfile ${ARG}, expanded by the test
   t.equal(expand('${NPM_VERSION}').split('.')[0], '11', 'npm 11, which honours allowScripts as in CI')
   t.match(packageJson.scripts.build, /^tsc -b tsconfig\.build\.json$/)
 })

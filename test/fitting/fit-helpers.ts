@@ -52,4 +52,3 @@ export async function served (t: Test, model: string, route: string, scenes: Sce
   await app.close()
   return bodies
 }
-

@@ -3,9 +3,9 @@
  * /resolve downloads, and a "CDN" route, with switches for the awkward cases a real
  * pull meets (redirects, gated repos, dropped connections, servers that ignore Range).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 export interface FakeFile {
   path: string;
@@ -58,13 +58,13 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-export function gitBlobSha1(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+export function gitBlobSha1 (content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex')
 }
 
 /** A small repo shaped like onnx-community's DINOv3 exports. */
-export function makeDinoRepoFiles(): FakeFile[] {
-  const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+export function makeDinoRepoFiles (): FakeFile[] {
+  const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`)
   return [
     { path: '.gitattributes', content: Buffer.from('*.onnx filter=lfs diff=lfs merge=lfs -text\n'), lfs: false },
     { path: 'README.md', content: Buffer.from('# tiny dinov3\n'), lfs: false },
@@ -80,15 +80,15 @@ export function makeDinoRepoFiles(): FakeFile[] {
     { path: 'onnx/model_q4.onnx', content: randomBytes(8 * 1024), lfs: true },
     { path: 'onnx/model_q4.onnx_data_1', content: randomBytes(6 * 1024), lfs: true },
     { path: 'onnx/model_q4.onnx_data', content: randomBytes(6 * 1024), lfs: true },
-  ];
+  ]
 }
 
-export async function startFakeHub(
-  options: { repoId?: string; files?: FakeFile[]; switches?: Partial<FakeHubSwitches> } = {},
+export async function startFakeHub (
+  options: { repoId?: string; files?: FakeFile[]; switches?: Partial<FakeHubSwitches> } = {}
 ): Promise<FakeHub> {
-  const repoId = options.repoId ?? 'test-org/tiny-dinov3-ONNX';
-  const files = options.files ?? makeDinoRepoFiles();
-  const sha = createHash('sha1').update(repoId).digest('hex');
+  const repoId = options.repoId ?? 'test-org/tiny-dinov3-ONNX'
+  const files = options.files ?? makeDinoRepoFiles()
+  const sha = createHash('sha1').update(repoId).digest('hex')
   const switches: FakeHubSwitches = {
     redirect: 'none',
     honourRange: true,
@@ -100,9 +100,9 @@ export async function startFakeHub(
     corrupt: new Set(),
     servedContent: new Map(),
     ...options.switches,
-  };
-  const requests: RecordedRequest[] = [];
-  const byPath = new Map(files.map((file) => [file.path, file]));
+  }
+  const requests: RecordedRequest[] = []
+  const byPath = new Map(files.map((file) => [file.path, file]))
 
   const record = (server: RecordedRequest['server'], req: IncomingMessage, res: ServerResponse, filePath?: string) => {
     requests.push({
@@ -113,104 +113,105 @@ export async function startFakeHub(
       authorization: req.headers.authorization,
       filePath,
       status: res.statusCode,
-    });
-  };
+    })
+  }
 
   const serveContent = (server: RecordedRequest['server'], req: IncomingMessage, res: ServerResponse, file: FakeFile) => {
-    let body = switches.servedContent.get(file.path) ?? file.content;
+    let body = switches.servedContent.get(file.path) ?? file.content
     if (switches.corrupt.has(file.path)) {
-      body = Buffer.from(body);
-      body[body.length >> 1] ^= 0xff;
+      body = Buffer.from(body)
+      body[body.length >> 1] ^= 0xff
     }
-    const total = body.length;
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
-    const range = switches.honourRange ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
+    const total = body.length
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' }
+    const range = switches.honourRange ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null
     if (range) {
-      const start = Number(range[1]);
-      const end = range[2] ? Math.min(Number(range[2]), total - 1) : total - 1;
+      const start = Number(range[1])
+      const end = range[2] ? Math.min(Number(range[2]), total - 1) : total - 1
       if (start >= total || start > end) {
-        res.writeHead(416, { 'content-range': `bytes */${total}` });
-        record(server, req, res, file.path);
-        res.end();
-        return;
+        res.writeHead(416, { 'content-range': `bytes */${total}` })
+        record(server, req, res, file.path)
+        res.end()
+        return
       }
-      body = body.subarray(start, end + 1);
-      res.statusCode = 206;
-      headers['content-range'] = `bytes ${start}-${end}/${total}`;
+      body = body.subarray(start, end + 1)
+      res.statusCode = 206
+      headers['content-range'] = `bytes ${start}-${end}/${total}`
     } else {
-      res.statusCode = 200;
+      res.statusCode = 200
     }
-    headers['content-length'] = body.length;
-    res.writeHead(res.statusCode, headers);
-    record(server, req, res, file.path);
+    headers['content-length'] = body.length
+    res.writeHead(res.statusCode, headers)
+    record(server, req, res, file.path)
     if (req.method === 'HEAD') {
-      res.end();
-      return;
+      res.end()
+      return
     }
-    const dropAfter = switches.dropAfterBytes.get(file.path) ?? switches.alwaysDropAfterBytes.get(file.path);
+    const dropAfter = switches.dropAfterBytes.get(file.path) ?? switches.alwaysDropAfterBytes.get(file.path)
     if (dropAfter !== undefined && dropAfter < body.length) {
-      switches.dropAfterBytes.delete(file.path);
+      switches.dropAfterBytes.delete(file.path)
       // Send part of the promised Content-Length, then cut the connection. The pause lets the
       // client consume those bytes first: fetch discards body chunks still buffered when the
       // socket errors, which is fine for the downloader (it resumes from what reached disk)
       // but would make the Range a test expects depend on timing.
-      res.write(body.subarray(0, dropAfter), () => setTimeout(() => res.socket?.destroy(), 30));
-      return;
+      res.write(body.subarray(0, dropAfter), () => setTimeout(() => res.socket?.destroy(), 30))
+      return
     }
-    const stallAfter = switches.stallAfterBytes.get(file.path);
+    const stallAfter = switches.stallAfterBytes.get(file.path)
     if (stallAfter !== undefined && stallAfter < body.length) {
-      switches.stallAfterBytes.delete(file.path);
+      switches.stallAfterBytes.delete(file.path)
       // Keep the socket open and quiet, like a half-dead connection; close() ends it.
-      res.write(body.subarray(0, stallAfter));
-      return;
+      res.write(body.subarray(0, stallAfter))
+      return
     }
-    res.end(body);
-  };
+    res.end(body)
+  }
 
   const sendError = (
     server: RecordedRequest['server'],
     req: IncomingMessage,
     res: ServerResponse,
     status: number,
-    errorCode?: string,
+    errorCode?: string
   ) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...(errorCode ? { 'x-error-code': errorCode } : {}) });
-    record(server, req, res);
-    res.end(JSON.stringify({ error: errorCode ?? `HTTP ${status}` }));
-  };
+    res.writeHead(status, { 'content-type': 'application/json', ...(errorCode ? { 'x-error-code': errorCode } : {}) })
+    record(server, req, res)
+    res.end(JSON.stringify({ error: errorCode ?? `HTTP ${status}` }))
+  }
 
   const authorised = (req: IncomingMessage) =>
-    !switches.requireToken || req.headers.authorization === `Bearer ${switches.requireToken}`;
+    !switches.requireToken || req.headers.authorization === `Bearer ${switches.requireToken}`
 
   const cdnLocation = (filePath: string) => {
-    const route = `/cdn/${sha}/${filePath}?signature=fake`;
-    if (switches.redirect === 'relative') return route;
-    if (switches.redirect === 'other-server') return `${cdnEndpoint}${route}`;
-    return `${endpoint}${route}`;
-  };
+    const route = `/cdn/${sha}/${filePath}?signature=fake`
+    if (switches.redirect === 'relative') return route
+    if (switches.redirect === 'other-server') return `${cdnEndpoint}${route}`
+    return `${endpoint}${route}`
+  }
 
   const serveCdn = (server: RecordedRequest['server'], req: IncomingMessage, res: ServerResponse, pathname: string) => {
-    const match = /^\/cdn\/([0-9a-f]{40})\/(.+)$/.exec(pathname);
-    const file = match ? byPath.get(decodeURIComponent(match[2])) : undefined;
-    if (!file) return sendError(server, req, res, 404);
-    serveContent(server, req, res, file);
-  };
+    const match = /^\/cdn\/([0-9a-f]{40})\/(.+)$/.exec(pathname)
+    const file = match ? byPath.get(decodeURIComponent(match[2])) : undefined
+    if (!file) return sendError(server, req, res, 404)
+    serveContent(server, req, res, file)
+  }
 
   const hubServer = createServer((req, res) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://fake-hub');
+    const { pathname } = new URL(req.url ?? '/', 'http://fake-hub')
     if (pathname === '/') {
-      res.writeHead(200);
-      record('hub', req, res);
-      return void res.end();
+      res.writeHead(200)
+      record('hub', req, res)
+      res.end()
+      return
     }
-    if (pathname.startsWith('/cdn/')) return serveCdn('hub', req, res, pathname);
+    if (pathname.startsWith('/cdn/')) return serveCdn('hub', req, res, pathname)
 
-    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(pathname);
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(pathname)
     if (api) {
-      if (api[1] !== repoId) return sendError('hub', req, res, 404, 'RepoNotFound');
-      if (!switches.gatedFilesOnly && !authorised(req)) return sendError('hub', req, res, 401);
-      const revision = decodeURIComponent(api[2]);
-      if (revision !== 'main' && revision !== sha) return sendError('hub', req, res, 404, 'RevisionNotFound');
+      if (api[1] !== repoId) return sendError('hub', req, res, 404, 'RepoNotFound')
+      if (!switches.gatedFilesOnly && !authorised(req)) return sendError('hub', req, res, 401)
+      const revision = decodeURIComponent(api[2])
+      if (revision !== 'main' && revision !== sha) return sendError('hub', req, res, 404, 'RevisionNotFound')
       const siblings = files.map((file) => ({
         rfilename: file.path,
         size: file.content.length,
@@ -218,48 +219,50 @@ export async function startFakeHub(
         ...(file.lfs
           ? { lfs: { sha256: createHash('sha256').update(file.content).digest('hex'), size: file.content.length, pointerSize: 134 } }
           : {}),
-      }));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      record('hub', req, res);
-      return void res.end(JSON.stringify({ id: repoId, sha, siblings }));
+      }))
+      res.writeHead(200, { 'content-type': 'application/json' })
+      record('hub', req, res)
+      res.end(JSON.stringify({ id: repoId, sha, siblings }))
+      return
     }
 
-    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(pathname);
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(pathname)
     if (resolve) {
-      if (resolve[1] !== repoId) return sendError('hub', req, res, 404, 'RepoNotFound');
-      if (!authorised(req)) return sendError('hub', req, res, 401, switches.gatedFilesOnly ? 'GatedRepo' : undefined);
-      const revision = decodeURIComponent(resolve[2]);
-      if (revision !== 'main' && revision !== sha) return sendError('hub', req, res, 404, 'RevisionNotFound');
-      const filePath = resolve[3].split('/').map(decodeURIComponent).join('/');
-      const file = byPath.get(filePath);
-      if (!file) return sendError('hub', req, res, 404, 'EntryNotFound');
+      if (resolve[1] !== repoId) return sendError('hub', req, res, 404, 'RepoNotFound')
+      if (!authorised(req)) return sendError('hub', req, res, 401, switches.gatedFilesOnly ? 'GatedRepo' : undefined)
+      const revision = decodeURIComponent(resolve[2])
+      if (revision !== 'main' && revision !== sha) return sendError('hub', req, res, 404, 'RevisionNotFound')
+      const filePath = resolve[3].split('/').map(decodeURIComponent).join('/')
+      const file = byPath.get(filePath)
+      if (!file) return sendError('hub', req, res, 404, 'EntryNotFound')
       if (switches.redirect !== 'none') {
-        res.writeHead(302, { location: cdnLocation(filePath) });
-        record('hub', req, res);
-        return void res.end();
+        res.writeHead(302, { location: cdnLocation(filePath) })
+        record('hub', req, res)
+        res.end()
+        return
       }
-      return serveContent('hub', req, res, file);
+      return serveContent('hub', req, res, file)
     }
-    sendError('hub', req, res, 404);
-  });
+    sendError('hub', req, res, 404)
+  })
 
   const cdnServer = createServer((req, res) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://fake-cdn');
-    serveCdn('cdn', req, res, pathname);
-  });
+    const { pathname } = new URL(req.url ?? '/', 'http://fake-cdn')
+    serveCdn('cdn', req, res, pathname)
+  })
 
   const listen = (server: Server) =>
     new Promise<string>((resolve) =>
-      server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-    );
-  const endpoint = await listen(hubServer);
-  const cdnEndpoint = await listen(cdnServer);
+      server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+    )
+  const endpoint = await listen(hubServer)
+  const cdnEndpoint = await listen(cdnServer)
 
   const close = (server: Server) =>
     new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
 
   return {
     endpoint,
@@ -271,17 +274,17 @@ export async function startFakeHub(
     requests,
     contentRequests: (path) => requests.filter((request) => request.filePath === path),
     close: async () => {
-      await Promise.all([close(hubServer), close(cdnServer)]);
+      await Promise.all([close(hubServer), close(cdnServer)])
     },
-  };
+  }
 }
 
 /** An http://127.0.0.1:<port> where nothing listens: a port we held and let go. */
-export async function unusedEndpoint(): Promise<string> {
-  const server = createServer();
+export async function unusedEndpoint (): Promise<string> {
+  const server = createServer()
   const url = await new Promise<string>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
-  );
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return url;
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+  )
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return url
 }

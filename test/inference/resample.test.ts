@@ -135,7 +135,6 @@ t.test('the sampling of a padded geometry: content scaled from the original, map
   const got = resampleBilinear(map, sampling, 300, 200)
   const diff = maxAbsDiff(got, naiveBilinear(map, sampling, 300, 200))
   t.ok(diff < 1e-5, `max |Δ| = ${diff}`)
-
 })
 
 t.test('a letterboxed geometry never reads the cells that are wholly padding', async (t) => {

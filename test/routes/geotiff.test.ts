@@ -8,7 +8,7 @@ import { gdalGeoTiff, gdalinfo, gdalMissing, gdalPixels, gdalRotatedGeoTiff } fr
 import { patternRgb, rawInput } from '../helpers/images.js'
 import { scratchDir } from '../helpers/models.js'
 
-import { borderedRgb, differences, filledPng, labelsOf, model, post, utm } from '../helpers/geotiff-cases.js'
+import { borderedRgb, filledPng, labelsOf, model, post, utm } from '../helpers/geotiff-cases.js'
 
 t.test('/segment?format=tiff on a GeoTIFF with nodata borders: GDAL reads the same CRS, geotransform and size, and nodata where the input was nodata', { skip: gdalMissing }, async (t) => {
   const app = await startApp(t, model)

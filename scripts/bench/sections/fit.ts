@@ -125,7 +125,7 @@ export function renderFit (f: FitBench): string[] {
     '## Fitting a head on the frozen backbone',
     '',
     `A linear segmentation head (${f.classes} classes) fitted by \`fitHead\` on ${f.images} synthetic scenes of ${f.side}×${f.side}, ` +
-      `in this process through the serving Engine (features through its batcher; training on a thread of its own, one ` +
+      'in this process through the serving Engine (features through its batcher; training on a thread of its own, one ' +
       `intra-op thread; at nice 0 for this row, nice 15 when serving), ${f.epochs} epochs, 20% held out${f.spilled ? ', features spilled to disk' : ''}. ` +
       `Service settings: ${describeEnv(f.env)}. Target: training at most half the time of the feature extraction.`,
     '',
@@ -133,7 +133,7 @@ export function renderFit (f: FitBench): string[] {
       round(f.extractionSeconds, 1), round(f.trainingSeconds, 1), round(f.ratio, 3), round(f.metrics.miou ?? NaN, 3), round(f.metrics.pixel_accuracy ?? NaN, 3)
     ]]),
     '',
-    `Serving while fitting: the /embed path (a 640×480 JPEG, one caller in a closed loop, in process) alone, then while a ` +
+    'Serving while fitting: the /embed path (a 640×480 JPEG, one caller in a closed loop, in process) alone, then while a ' +
       `fit of ${s.fitImages} of the same images runs (${round(s.fitSeconds, 1)} s). Target: p50 within 2×.`,
     '',
     ...table(['window', 'p50 ms', 'p95 ms', 'p50 against alone'], 'lrrr', [

@@ -141,7 +141,7 @@ export function renderPeer (p: PeerComparison): string[] {
       '`resample: 2` names (a reducing filter, as PIL\'s bilinear). Decoding (both sharp) and the rescale and normalisation ' +
       `agree: without a resize the tensors differ by at most ${unresized?.pixelDifference.max.toPrecision(3) ?? 'n/a'}.`,
     '',
-    `Throughput on the 500×375 JPEG: transformers.js at several concurrencies (concurrent calls of one pipeline), each row ` +
+    'Throughput on the 500×375 JPEG: transformers.js at several concurrencies (concurrent calls of one pipeline), each row ' +
       `alternating ${p.rounds} windows with the service's /embed at concurrency ${p.serviceConcurrency} (settings: ${describeEnv(p.env)}) ` +
       `and with the raw ONNX Runtime session at its best batch (${p.ceilingBatch}, pre-made 224² tensors): the ceiling no server can pass.`,
     '',

@@ -98,7 +98,7 @@ export function renderTiled (t: TiledSegment): string[] {
         ['x-decode-time', 'x-preprocess-time', 'x-inference-time', 'x-postprocess-time'].map((h) => round(mean(h) / 1000, 1)).join(' / ')],
       ['service RSS before / peak (VmHWM)', `${mib(t.baselineRssMiB)} / ${mib(t.peakRssMiB)}`],
       [`a bare ONNX Runtime process running one ${t.tile}² window once: RSS before / peak`, `${mib(t.rawWindow.beforeMiB)} / ${mib(t.rawWindow.peakMiB)}`],
-      [`the same with plain (unfused) attention, as a PyTorch export has it: RSS before / peak`, `${mib(t.rawWindowPlain.beforeMiB)} / ${mib(t.rawWindowPlain.peakMiB)}`]
+      ['the same with plain (unfused) attention, as a PyTorch export has it: RSS before / peak', `${mib(t.rawWindowPlain.beforeMiB)} / ${mib(t.rawWindowPlain.peakMiB)}`]
     ]),
     ''
   ]

@@ -36,9 +36,9 @@ export type RowSource = (top: number, height: number) => Promise<PixelRows> | Pi
 export const DEFAULT_TILE = 256
 
 const TYPES = {
-  uint8: { bits: 8, format: 1, array: Uint8Array },
-  uint16: { bits: 16, format: 1, array: Uint16Array },
-  float32: { bits: 32, format: 3, array: Float32Array }
+  uint8: { bits: 8, format: 1, ArrayType: Uint8Array },
+  uint16: { bits: 16, format: 1, ArrayType: Uint16Array },
+  float32: { bits: 32, format: 3, ArrayType: Float32Array }
 } as const
 
 const SHORT = 3
@@ -74,7 +74,7 @@ export async function writeTiledTiff (spec: TiffSpec, rows: RowSource): Promise<
     if (data.length !== rowCount * width * samples) throw new Error(`rows ${top}+${rowCount} hold ${data.length} values, not ${rowCount * width * samples}`)
     const tiles = Array.from({ length: across }, (_, tx) => {
       // Edge tiles are padded to full size, as TIFF requires.
-      const block = new type.array(tile * tile * samples)
+      const block = new type.ArrayType(tile * tile * samples)
       const left = tx * tile
       const span = Math.min(tile, width - left) * samples
       for (let y = 0; y < rowCount; y++) {

@@ -8,8 +8,8 @@ import { gdal, gdalinfo, gdalMissing, gdalPixels } from '../../helpers/gdal.js'
 import { scratchDir } from '../../helpers/models.js'
 
 /** Rows of a value pattern that differs in every pixel and sample (so shifted tiles cannot pass). */
-function pattern (spec: Pick<TiffSpec, 'width' | 'height' | 'samples'>, value: (x: number, y: number, s: number) => number, array: Uint16ArrayConstructor | Float32ArrayConstructor | Uint8ArrayConstructor): Uint16Array | Float32Array | Uint8Array {
-  const out = new array(spec.width * spec.height * spec.samples)
+function pattern (spec: Pick<TiffSpec, 'width' | 'height' | 'samples'>, value: (x: number, y: number, s: number) => number, ArrayType: Uint16ArrayConstructor | Float32ArrayConstructor | Uint8ArrayConstructor): Uint16Array | Float32Array | Uint8Array {
+  const out = new ArrayType(spec.width * spec.height * spec.samples)
   for (let y = 0; y < spec.height; y++) {
     for (let x = 0; x < spec.width; x++) {
       for (let s = 0; s < spec.samples; s++) out[(y * spec.width + x) * spec.samples + s] = value(x, y, s)

@@ -34,6 +34,7 @@ export class LoopbackClient {
     const started = performance.now()
     const failed = (error: Error): Omit<Answer, 'ms'> => ({ status: 0, headers: {}, body: Buffer.alloc(0), error: describe(error) })
     return new Promise((resolve) => {
+      // eslint-disable-next-line prefer-const -- settle, made before the request, clears the timer set after it
       let timer: NodeJS.Timeout | undefined
       const settle = (answer: Omit<Answer, 'ms'>): void => {
         clearTimeout(timer)
