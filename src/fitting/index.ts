@@ -5,5 +5,5 @@ export { defaultMemoryBudgetBytes } from './feature-store.js'
 export type {
   FitKind, FitMetrics, FitOptions, FitProgress, FitRequest, FitState, FitTask, FittedBackbone, FittedHead, FittedHeadJson, LabelledImage
 } from './types.js'
-export { engineOptionsFromConfig } from './engine-options.js'
+export { engineOptionsFromConfig } from '../inference/engine-options.js'
 export { readDatasetFolder, type DatasetFolder } from './read-dataset.js'

@@ -3,6 +3,7 @@ import type { Config } from '../config.js'
 import { findModelFolder } from '../inference/find-model.js'
 import { ModelHost } from '../inference/model-host.js'
 import { syntheticFallbackModel } from '../synthetic/synthetic-cache.js'
+import { engineOptionsFromConfig } from '../inference/engine-options.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,16 +24,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
       'Pull a real one with `npm run model:pull` or set MODEL to a model folder.')
   }
   const host = new ModelHost(dir, config.variant, {
-    session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
-    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs, incomingWaitMs: config.incomingWaitMs },
-    decode: { maxPixels: config.maxPixels },
-    denseMaxSide: config.denseMaxSide,
-    preprocessNice: config.preprocessNice,
-    tileBatchPixels: config.tileBatchPixels,
-    postprocessThreads: config.postprocessThreads,
-    maxBatchTokens: config.maxBatchTokens,
-    stripPixels: config.stripPixels,
-    maxQueuedPixels: config.maxQueuedPixels,
+    ...engineOptionsFromConfig(config),
     observer: app.metrics.batcherObserver,
     warmup: config.warmup,
     headsDir: config.headsDir

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js'
 import { Engine } from '../../src/inference/engine.js'
 import { readModelFolder } from '../../src/inference/model-folder.js'
-import { engineOptionsFromConfig } from '../../src/fitting/engine-options.js'
+import { engineOptionsFromConfig } from '../../src/inference/engine-options.js'
 
 export const quietLog = { fatal () {}, error () {}, warn () {}, info () {}, debug () {} }
 

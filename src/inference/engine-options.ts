@@ -1,7 +1,7 @@
 import type { Config } from '../config.js'
-import type { EngineOptions } from '../inference/engine.js'
+import type { EngineOptions } from './engine.js'
 
-/** The engine the service would run for this config, for fitting outside the server (the CLI, tests, the bench). */
+/** The engine the service runs for this config: the server, and fitting outside it (the CLI, tests, the bench). */
 export function engineOptionsFromConfig (config: Readonly<Config>): EngineOptions {
   return {
     session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
