@@ -174,10 +174,12 @@ t.test('nothing the image runs imports a dev dependency (they are pruned)', asyn
       t.ok(name in packageJson.dependencies, `${file.slice(repoPath().length)} imports ${name}, a production dependency`)
     }
   }
-  // tsx only loads the inference worker from .ts sources; compiled, worker-main.js sits beside ort-host.js.
+  // tsx only loads the worker threads (inference, post-processing) from .ts sources; compiled, each worker-main.js
+  // sits beside the module that starts it.
   const mentionsTsx = tsFiles(repoPath('src')).filter((f) => /['"(]tsx[/'"]/.test(readFileSync(f, 'utf8')))
-  t.same(mentionsTsx.map((f) => f.slice(repoPath().length)), ['src/inference/ort-worker/ort-host.ts'])
+  t.same(mentionsTsx.map((f) => f.slice(repoPath().length)), ['src/inference/spawn-worker.ts'])
   t.ok(existsSync(repoPath('src/inference/ort-worker/worker-main.ts')), 'the worker compiles to dist/src/inference/ort-worker/worker-main.js')
+  t.ok(existsSync(repoPath('src/inference/post-pool/worker-main.ts')), 'the pool compiles to dist/src/inference/post-pool/worker-main.js')
 })
 
 t.test('src holds only TypeScript: the image ships dist/, and tsc copies no other file there', async (t) => {
