@@ -1,3 +1,5 @@
+import type { BackboneRecord } from '../inference/heads/head-config.js'
+
 export type FitTask = 'segmentation' | 'depth' | 'classification'
 export type FitKind = 'linear' | 'knn'
 
@@ -47,14 +49,8 @@ export interface ClassificationMetrics { top1: number }
 /** On the held-out images; empty when nothing was held out. */
 export type FitMetrics = Partial<SegmentationMetrics & DepthMetrics & ClassificationMetrics>
 
-export interface FittedBackbone {
-  name: string
-  model_type: string
-  dim: number
-  patch: number
-  registers: number
-  variant: string
-}
+/** The backbone a head was fitted on: the record the head loader checks against the served backbone. */
+export type FittedBackbone = BackboneRecord
 
 /** head.json of a fitted head: the head contract's fields, plus what it was fitted on and how well it did. */
 export interface FittedHeadJson {
