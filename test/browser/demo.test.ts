@@ -129,7 +129,8 @@ t.test('/docs renders every operation from the installed Swagger UI, offline', {
   await page.locator('.opblock').nth(8).waitFor({ timeout: 60_000 })
   const operations = await page.locator('.opblock-summary-path').allTextContents()
   t.same([...operations].map((path) => path.replace(/\u200b/g, '')).sort(),
-    ['/analyze', '/depth', '/embed', '/features', '/health/live', '/health/ready', '/metrics', '/models', '/segment'])
+    ['/analyze', '/classify', '/depth', '/embed', '/features', '/heads/{name}', '/heads/{name}', '/heads/{name}/job',
+      '/health/live', '/health/ready', '/metrics', '/models', '/segment'])
   t.equal(await page.locator('.errors-wrapper').count(), 0, 'Swagger UI reports no errors in the document')
 
   // Try it out as a person would: the documented raw body takes a file, and the prefilled parameters work.
