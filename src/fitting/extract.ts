@@ -26,6 +26,23 @@ async function encodeWithinBudget (engine: Engine, chunk: Buffer[], prepare: (by
   }
 }
 
+/**
+ * The images through the backbone a chunk at a time, each chunk as large as the serving gate allows and only in the
+ * batcher's lulls (serving-gate.ts), each pass timed back to the gate.
+ */
+async function * encodedInLulls (engine: Engine, images: Buffer[], prepare: (bytes: Buffer, context: RequestContext) => Promise<Prepared>,
+  signal: AbortSignal | undefined): AsyncGenerator<Encoded[]> {
+  const gate = new ServingGate(engine)
+  for (let start = 0; start < images.length;) {
+    const chunk = images.slice(start, start + await gate.lull(signal))
+    start += chunk.length
+    const passStarted = performance.now()
+    const encoded = await encodeWithinBudget(engine, chunk, prepare, signal)
+    gate.ran(performance.now() - passStarted, chunk.length)
+    yield encoded
+  }
+}
+
 export interface DenseSample {
   /** Index in the feature store. */
   feature: number
@@ -79,13 +96,7 @@ export async function extractDense (engine: Engine, images: Buffer[], store: Fea
   signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<DenseSample[]> {
   const samples: DenseSample[] = []
   const registers = engine.backbone.registers
-  const gate = new ServingGate(engine)
-  for (let start = 0; start < images.length;) {
-    const chunk = images.slice(start, start + await gate.lull(signal))
-    start += chunk.length
-    const passStarted = performance.now()
-    const encoded = await encodeWithinBudget(engine, chunk, async (bytes, context) => engine.prepareDense(bytes, { kind: 'native' }, context), signal)
-    gate.ran(performance.now() - passStarted, chunk.length)
+  for await (const encoded of encodedInLulls(engine, images, async (bytes, context) => engine.prepareDense(bytes, { kind: 'native' }, context), signal)) {
     for (const e of encoded) {
       const grid = patchGrid(e.output, registers, e.grid.height, e.grid.width)
       statistics?.add(grid, e.grid.height * e.grid.width)
@@ -111,13 +122,7 @@ export async function extractGlobal (engine: Engine, images: Buffer[], store: Fe
   signal: AbortSignal | undefined, onImages: (done: number) => void): Promise<GlobalSample[]> {
   const samples: GlobalSample[] = []
   const registers = engine.backbone.registers
-  const gate = new ServingGate(engine)
-  for (let start = 0; start < images.length;) {
-    const chunk = images.slice(start, start + await gate.lull(signal))
-    start += chunk.length
-    const passStarted = performance.now()
-    const encoded = await encodeWithinBudget(engine, chunk, async (bytes, context) => engine.prepareForEmbedding(bytes, context), signal)
-    gate.ran(performance.now() - passStarted, chunk.length)
+  for await (const encoded of encodedInLulls(engine, images, async (bytes, context) => engine.prepareForEmbedding(bytes, context), signal)) {
     for (const e of encoded) {
       const vector = poolTokens(e.output, registers, 'cls+mean', false)
       samples.push({
