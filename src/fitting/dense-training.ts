@@ -1,9 +1,10 @@
 import type { TensorData } from '../inference/ort-worker/protocol.js'
+import type { PlanarMap } from '../inference/resample.js'
 import type { GraphBuilder } from '../synthetic/onnx-builder.js'
 import { batchesPerEpoch, epochBatches, geometryKey, groupBy } from './batches.js'
 import { ChannelStatistics, extractDense, type DenseSample } from './extract.js'
 import type { Parameter } from './graphs/adamw.js'
-import { timed, type FitJob } from './job.js'
+import { timed, yieldToEventLoop, type FitJob } from './job.js'
 import type { LossGrid } from './loss-grid.js'
 import { Optimiser } from './optimiser.js'
 
@@ -82,4 +83,26 @@ export function stackTargets (name: string, maps: Float32Array[], grid: LossGrid
   const data = new Float32Array(maps.length * cells)
   maps.forEach((map, i) => data.set(map, i * cells))
   return { [name]: { type: 'float32', data, dims: [maps.length, grid.rowPixels.length, grid.columnPixels.length] } }
+}
+
+/**
+ * Runs an exported dense head on each held-out image's features and hands its output map to `score`, as the
+ * endpoints would see it; progress and cancellation are checked between images.
+ */
+export async function scoreHeldOut (job: FitJob, head: GraphBuilder, name: string, output: string, samples: DenseSample[],
+  score: (index: number, map: PlanarMap, sample: DenseSample) => Promise<void>): Promise<void> {
+  const session = await job.host.load(head, name)
+  const channels = job.engine.backbone.hiddenSize
+  try {
+    for (const [i, sample] of samples.entries()) {
+      job.signal?.throwIfAborted()
+      const out = await session.run({ patch_features: { type: 'float32', data: job.store.read(sample.feature), dims: [1, channels, sample.gridHeight, sample.gridWidth] } }, [output])
+      const [, planes, height, width] = out[output].dims
+      await score(i, { data: out[output].data as Float32Array, planes, height, width }, sample)
+      job.progress.scored((i + 1) / samples.length)
+      await yieldToEventLoop()
+    }
+  } finally {
+    await session.release()
+  }
 }

@@ -1,9 +1,9 @@
 import { badRequest } from '../errors.js'
 import { resampleBilinear, samplingFor } from '../inference/resample.js'
-import { extractDenseSets, stackTargets, trainDense } from './dense-training.js'
+import { extractDenseSets, scoreHeldOut, stackTargets, trainDense } from './dense-training.js'
 import type { DenseSample } from './extract.js'
 import { binCentres, DEPTH_BINS, depthHeadGraph, depthParameters, depthTrainGraph, MIN_DEPTH } from './graphs/depth.js'
-import { timed, yieldToEventLoop, type FitJob } from './job.js'
+import { timed, type FitJob } from './job.js'
 import { lossGrid, sampleTarget } from './loss-grid.js'
 import { DepthScore } from './metrics.js'
 import { decodeDepth } from './targets.js'
@@ -53,23 +53,12 @@ export async function fitDepth (job: FitJob): Promise<TaskResult> {
 
 /** The exported head on each held-out image, resampled to the image's size as /depth does, against its depth map. */
 async function scoreDepth (job: FitJob, head: ReturnType<typeof depthHeadGraph>, samples: DenseSample[]): Promise<{ abs_rel: number, rmse: number, delta1: number }> {
-  const session = await job.host.load(head, 'depth-head')
   const score = new DepthScore()
-  const channels = job.engine.backbone.hiddenSize
-  try {
-    for (const [i, sample] of samples.entries()) {
-      job.signal?.throwIfAborted()
-      const out = await session.run({ patch_features: { type: 'float32', data: job.store.read(sample.feature), dims: [1, channels, sample.gridHeight, sample.gridWidth] } }, ['predicted_depth'])
-      const [, planes, height, width] = out.predicted_depth.dims
-      const { original } = sample.geometry
-      const predicted = resampleBilinear({ data: out.predicted_depth.data as Float32Array, planes, height, width }, samplingFor(sample.geometry, width, height), original.width, original.height)
-      const truth = await decodeDepth(job.val[i].depth as Buffer, job.val[i].targetFile ?? job.val[i].file)
-      score.add(truth.data, predicted)
-      job.progress.scored((i + 1) / samples.length)
-      await yieldToEventLoop()
-    }
-  } finally {
-    await session.release()
-  }
+  await scoreHeldOut(job, head, 'depth-head', 'predicted_depth', samples, async (i, map, sample) => {
+    const { original } = sample.geometry
+    const predicted = resampleBilinear(map, samplingFor(sample.geometry, map.width, map.height), original.width, original.height)
+    const truth = await decodeDepth(job.val[i].depth as Buffer, job.val[i].targetFile ?? job.val[i].file)
+    score.add(truth.data, predicted)
+  })
   return score.result()
 }

@@ -1,8 +1,8 @@
 import { resampleArgmax, samplingFor } from '../inference/resample.js'
-import { extractDenseSets, stackTargets, trainDense } from './dense-training.js'
+import { extractDenseSets, scoreHeldOut, stackTargets, trainDense } from './dense-training.js'
 import type { DenseSample } from './extract.js'
 import { segmentationHeadGraph, segmentationParameters, segmentationTrainGraph } from './graphs/segmentation.js'
-import { timed, yieldToEventLoop, type FitJob } from './job.js'
+import { timed, type FitJob } from './job.js'
 import { lossGrid, sampleTarget } from './loss-grid.js'
 import { SegmentationScore } from './metrics.js'
 import { decodeMask, IGNORE_LABEL } from './targets.js'
@@ -52,23 +52,12 @@ export async function fitSegmentation (job: FitJob): Promise<TaskResult> {
 
 /** The exported head on each held-out image, its logits brought to the image's size as /segment does, against the mask. */
 async function scoreSegmentation (job: FitJob, head: ReturnType<typeof segmentationHeadGraph>, samples: DenseSample[], classes: number): Promise<{ miou: number, pixel_accuracy: number }> {
-  const session = await job.host.load(head, 'segmentation-head')
   const score = new SegmentationScore(classes)
-  const channels = job.engine.backbone.hiddenSize
-  try {
-    for (const [i, sample] of samples.entries()) {
-      job.signal?.throwIfAborted()
-      const out = await session.run({ patch_features: { type: 'float32', data: job.store.read(sample.feature), dims: [1, channels, sample.gridHeight, sample.gridWidth] } }, ['logits'])
-      const [, planes, height, width] = out.logits.dims
-      const { original } = sample.geometry
-      const predicted = resampleArgmax({ data: out.logits.data as Float32Array, planes, height, width }, samplingFor(sample.geometry, width, height), original.width, original.height)
-      const mask = await decodeMask(job.val[i].mask as Buffer, job.val[i].targetFile ?? job.val[i].file)
-      score.add(mask.data, predicted)
-      job.progress.scored((i + 1) / samples.length)
-      await yieldToEventLoop()
-    }
-  } finally {
-    await session.release()
-  }
+  await scoreHeldOut(job, head, 'segmentation-head', 'logits', samples, async (i, map, sample) => {
+    const { original } = sample.geometry
+    const predicted = resampleArgmax(map, samplingFor(sample.geometry, map.width, map.height), original.width, original.height)
+    const mask = await decodeMask(job.val[i].mask as Buffer, job.val[i].targetFile ?? job.val[i].file)
+    score.add(mask.data, predicted)
+  })
   return score.result()
 }
