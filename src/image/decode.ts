@@ -2,6 +2,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp'
 import { badRequest, ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
 import { GeoRaster } from './geotiff/geo-raster.js'
+import { jpegSize } from './jpeg-header.js'
 import type { RasterOptions } from './geotiff/raster-options.js'
 import { type ImageFormat, sniffFormat } from './sniff-format.js'
 
@@ -50,6 +51,8 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
     throw badRequest(`bands and stretch apply to TIFF images (GeoTIFFs, 16-bit, multi-band); this is ${sniffed.format}`)
   }
   if (raster?.decodesPixels === true) return withinLimit({ format: sniffed.format, width: raster.width, height: raster.height, raster }, options)
+  const jpeg = sniffed.format === 'jpeg' ? jpegSize(bytes) : undefined
+  if (jpeg !== undefined) return withinLimit({ format: sniffed.format, ...jpeg }, options)
   let metadata: Metadata
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata()

@@ -21,13 +21,16 @@ export function toPixelTensor (
   const { data, width, height } = image
   const plane = padded.width * padded.height
   if (width !== padded.width || height !== padded.height) out.fill(0)
-  for (let c = 0; c < 3; c++) {
-    const lut = table[c]
-    const base = c * plane
-    for (let y = 0; y < height; y++) {
-      const row = base + y * padded.width
-      let source = y * width * 3 + c
-      for (let x = 0; x < width; x++, source += 3) out[row + x] = lut[data[source]]
+  const [red, green, blue] = table
+  // One pass over the interleaved bytes, writing the three planes: a third of the reads of a pass per channel.
+  for (let y = 0; y < height; y++) {
+    let source = y * width * 3
+    const start = y * padded.width
+    const end = start + width
+    for (let i = start; i < end; i++, source += 3) {
+      out[i] = red[data[source]]
+      out[plane + i] = green[data[source + 1]]
+      out[2 * plane + i] = blue[data[source + 2]]
     }
   }
   return out
