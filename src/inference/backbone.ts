@@ -6,6 +6,7 @@ import type { Size } from './geometry.js'
 import { ModelFolderError, type ModelFolder } from './model-folder.js'
 import { createSession, type SessionSettings } from './onnx-session.js'
 import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
+import { movableBuffer } from './ort-worker/movable.js'
 
 /** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
 export interface HiddenStates {
@@ -64,13 +65,17 @@ export class Backbone {
 
   /**
    * pixels: [batch, 3, height, width] floats, already normalised, made for this run: their buffer moves to the
-   * inference thread without a copy and is detached here.
+   * inference thread without a copy and is detached here. With `recycle`, it comes back once the run is over.
    */
-  async run (pixels: Float32Array, batch: number, height: number, width: number): Promise<HiddenStates> {
-    const data = this.inputType === 'float16' ? float32ToFloat16(pixels) : pixels
+  async run (pixels: Float32Array, batch: number, height: number, width: number, recycle?: (buffer: ArrayBuffer) => void): Promise<HiddenStates> {
+    const half = this.inputType === 'float16'
+    const data = half ? float32ToFloat16(pixels) : pixels
+    // A float16 model runs on a converted copy: the float32 buffer is free again at once.
+    const converted = half ? movableBuffer(pixels) : undefined
+    if (converted !== undefined) recycle?.(converted)
     const feeds = { pixel_values: { type: this.inputType, data, dims: [batch, 3, height, width] } }
     this.runs += 1
-    const result = await this.session.run(feeds, ['last_hidden_state'], true)
+    const result = await this.session.run(feeds, ['last_hidden_state'], true, half ? undefined : recycle)
     const hidden = result.last_hidden_state
     const [b, tokens, channels] = hidden.dims
     const values = hidden.type === 'float16' ? float16ToFloat32(hidden.data as Uint16Array) : hidden.data as Float32Array

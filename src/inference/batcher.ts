@@ -1,6 +1,8 @@
 import { ServiceError } from '../errors.js'
 import type { HiddenStates } from './backbone.js'
 import { joinFloat32 } from './join.js'
+import { movableBuffer } from './ort-worker/movable.js'
+import type { TensorPool } from './tensor-pool.js'
 
 /** Normalised pixels of one image, [3, height, width], height and width multiples of the patch. */
 export interface PixelInput {
@@ -25,7 +27,8 @@ export interface TokenOutput {
 }
 
 export interface BackboneRunner {
-  run: (pixels: Float32Array, batch: number, height: number, width: number) => Promise<HiddenStates>
+  /** With `recycle`, the pixels' buffer is handed back once the run no longer needs it. */
+  run: (pixels: Float32Array, batch: number, height: number, width: number, recycle?: (buffer: ArrayBuffer) => void) => Promise<HiddenStates>
 }
 
 /** Where the batcher reports, so that the core stays free of any metrics library. */
@@ -50,6 +53,8 @@ export interface BatcherOptions {
    * none is on its way, so a lone request is never delayed.
    */
   incomingWaitMs: number
+  /** Where batch tensors come from, and where handed-over images' pixels go back once copied or run. */
+  tensors?: TensorPool
 }
 
 interface Job {
@@ -198,10 +203,21 @@ export class Batcher {
     const started = performance.now()
     const { height, width } = batch[0].input
     try {
-      // A tensor made for the run, even for one image (unless handed over): the runner hands its buffer over to the
+      // A tensor for the run, even for one image (unless handed over): the runner hands its buffer over to the
       // inference thread, and each image keeps its own pixels (heads that take pixels read them afterwards).
-      const pixels = batch.length === 1 && batch[0].input.handOver === true ? batch[0].input.pixels : joinFloat32(batch.map((job) => job.input.pixels))
-      const hidden = await this.runner.run(pixels, batch.length, height, width)
+      const lone = batch.length === 1 && batch[0].input.handOver === true
+      const tensors = this.options.tensors
+      const pixels = lone
+        ? batch[0].input.pixels
+        : joinFloat32(batch.map((job) => job.input.pixels), 3 * height * width, tensors?.take(batch.length * 3 * height * width))
+      if (!lone && tensors !== undefined) {
+        // Copied into the batch: pixels handed over are free again (an image's own buffer only, never a view).
+        for (const job of batch) {
+          const own = job.input.handOver === true ? movableBuffer(job.input.pixels) : undefined
+          if (own !== undefined) tensors.give(own)
+        }
+      }
+      const hidden = await this.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
       const inferenceMs = performance.now() - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
       const stride = hidden.tokens * hidden.channels

@@ -1,9 +1,9 @@
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import t from 'tap'
 import { readHeader } from '../../src/image/decode.js'
 import { jpegSize } from '../../src/image/jpeg-header.js'
 
-const picture = (width: number, height: number): sharp.Sharp =>
+const picture = (width: number, height: number): Sharp =>
   sharp({ create: { width, height, channels: 3, background: { r: 200, g: 90, b: 30 } } })
 
 /** What libvips reports, the reference: its size after EXIF orientation. */

@@ -2,6 +2,7 @@ import t from 'tap'
 import { ServiceError } from '../../src/errors.js'
 import type { HiddenStates } from '../../src/inference/backbone.js'
 import { Batcher, type BackboneRunner, type BatcherObserver, type PixelInput, type TokenOutput } from '../../src/inference/batcher.js'
+import { TensorPool } from '../../src/inference/tensor-pool.js'
 
 interface Call {
   batch: number
@@ -461,3 +462,48 @@ t.test('a lone image handed over runs on its own tensor; in a batch it is copied
   t.not(runs[1], pair[0].pixels, 'a batch of two runs on a tensor of its own')
   t.equal(runs[1].length, 2 * pair[0].pixels.length)
 })
+
+t.test('with a tensor pool, handed-over pixels and batch tensors go back to it and are used again without mixing images', async (t) => {
+  // A runner that, like the inference thread, gives the batch's buffer back once it has read it.
+  const recycled: ArrayBuffer[] = []
+  const inner = new FakeRunner()
+  const runner: BackboneRunner = {
+    run: async (pixels, batch, height, width, recycle) => {
+      const out = await inner.run(pixels, batch, height, width)
+      recycled.push(pixels.buffer as ArrayBuffer)
+      recycle?.(pixels.buffer as ArrayBuffer)
+      return out
+    }
+  }
+  const tensors = new TensorPool(1 << 20)
+  const batcher = new Batcher(runner, { maxBatchSize: 8, batchWaitMs: 20, incomingWaitMs: 0, tensors })
+  const handed = (id: number): PixelInput => ({ ...image(id), handOver: true })
+  const kept = image(9)
+
+  const first = [handed(1), handed(2), kept]
+  const firstOwn = first.map((input) => input.pixels.buffer)
+  const outputs = await Promise.all(batcher.submitAll(first))
+  outputs.forEach((output, i) => t.same(Array.from(output.tokens), expectedTokens(first[i], i, 0), `image ${i} of the first batch`))
+  t.equal(recycled.length, 1)
+  // Back in the pool: the two handed-over images (copied into the batch) and the batch tensor; the kept image's
+  // pixels stay with their owner.
+  t.equal(tensors.held, 2 * 18 * 4 + 3 * 18 * 4)
+  t.same(Array.from(kept.pixels), Array.from(image(9).pixels), 'pixels not handed over are untouched')
+
+  // The next batch of three reuses the first batch's tensor: every value of it is rewritten.
+  const second = [handed(4), handed(5), handed(6)]
+  const again = await Promise.all(batcher.submitAll(second))
+  t.equal(inner.calls[1].pixels.length, 3 * 18)
+  t.equal(recycled[1], recycled[0], 'the same batch tensor, used again')
+  again.forEach((output, i) => t.same(Array.from(output.tokens), expectedTokens({ ...image(4 + i) }, i, 1), `image ${i} of the second batch`))
+  t.same(idsOf(inner.calls[1]), [4, 5, 6])
+  t.notOk(firstOwn.includes(recycled[0]), 'a batch tensor is never an image\'s own buffer')
+
+  // A lone handed-over image runs on its own buffer, which comes back.
+  const lone = handed(7)
+  const loneBuffer = lone.pixels.buffer
+  const [alone] = await Promise.all(batcher.submitAll([lone]))
+  t.same(Array.from(alone.tokens), expectedTokens(image(7), 0, 2))
+  t.equal(recycled[2], loneBuffer)
+})
+

@@ -36,3 +36,23 @@ t.test('feeds handed over move to the inference thread without a copy; others ar
   t.equal(moved.data.buffer.byteLength, 0, 'a feed handed over is detached here: it moved, it was not copied')
   t.same(handed.last_hidden_state.data, copied.last_hidden_state.data, 'and the run saw the same values')
 })
+
+t.test('with recycle, feeds handed over come back after the run, with the values they went with', async (t) => {
+  const file = join(syntheticModel({ preset: 'tiny' }), 'onnx', 'model.onnx')
+  const host = await OrtHost.start()
+  t.teardown(async () => { await host.close() })
+  const session = await host.createSession(file, { executionProviders: ['cpu'] })
+  const values = Float32Array.from({ length: 3 * 32 * 48 }, (_, i) => Math.cos(i))
+  const expected = await session.run({ pixel_values: { type: 'float32', data: values.slice(), dims: [1, 3, 32, 48] } }, ['last_hidden_state'])
+  const moved = values.slice()
+  const returned: ArrayBuffer[] = []
+  const outputs = await session.run({ pixel_values: { type: 'float32', data: moved, dims: [1, 3, 32, 48] } }, ['last_hidden_state'], true, (buffer) => returned.push(buffer))
+  t.equal(moved.buffer.byteLength, 0, 'moved to the inference thread')
+  t.equal(returned.length, 1, 'one buffer back')
+  t.same(new Float32Array(returned[0]), values, 'the same pixels, untouched by the run')
+  t.same(outputs.last_hidden_state.data, expected.last_hidden_state.data, 'and the answer is the same')
+  const copied = values.slice()
+  await session.run({ pixel_values: { type: 'float32', data: copied, dims: [1, 3, 32, 48] } }, ['last_hidden_state'], false, (buffer) => returned.push(buffer))
+  t.equal(returned.length, 1, 'feeds that were copied, not handed over, have nothing to give back')
+})
+

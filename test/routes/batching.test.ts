@@ -77,3 +77,18 @@ t.test('other encodings of the same picture give the same embedding', async (t) 
   const gif = await embedOne(app, await sharp(plain, rawInput(width, height)).gif().toBuffer())
   t.ok(cosine(gif, reference) > 0.9, 'GIF: palette-reduced, close')
 })
+
+t.test('many concurrent requests, batched on reused tensors, each get their own image\'s embedding', async (t) => {
+  const app = await startApp(t, model, { BATCH_WAIT_MS: '30', MAX_BATCH_SIZE: '4' })
+  const images = await Promise.all([21, 22, 23, 24, 25, 26].map(async (seed) => patternPng(120, 90, seed)))
+  const order = Array.from({ length: 24 }, (_, i) => (i * 5) % images.length)
+  const runsBefore = app.modelHost.require().backbone.runCount
+  const answers = await Promise.all(order.map(async (k) => embedOne(app, images[k])))
+  t.ok(app.modelHost.require().backbone.runCount - runsBefore < 24, 'some requests shared a batch')
+  const alone = await startApp(t, model, { MAX_BATCH_SIZE: '1' })
+  const singles = await Promise.all(images.map(async (image) => embedOne(alone, image)))
+  t.ok(maxAbsDiff(singles[0], singles[1]) > 1e-3, 'the images differ, so a mix-up would show')
+  const worst = Math.max(...answers.map((answer, i) => maxAbsDiff(answer, singles[order[i]])))
+  t.ok(worst < 1e-5, `every answer equals its image's single answer (worst difference ${worst})`)
+})
+

@@ -1,12 +1,12 @@
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker } from '../spawn-worker.js'
 import { movableBuffers } from './movable.js'
-import type { Ready, Request, Response, SessionDescription, SessionOptions, TensorData } from './protocol.js'
+import type { Ready, Request, Response, RunWithFeeds, SessionDescription, SessionOptions, TensorData } from './protocol.js'
 
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
 type Ask =
   | { kind: 'create', file: string, options: SessionOptions }
-  | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[] }
+  | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean }
   | { kind: 'release', sessionId: number }
   | { kind: 'close' }
 
@@ -22,8 +22,9 @@ export interface SessionLike {
   /**
    * With `handOver`, the caller gives its feeds up: each one that spans its whole buffer moves to the inference
    * thread without a copy and is detached here. Without it, or for a view into a larger buffer, feeds are copied.
+   * With `recycle` too, the handed-over buffers come back after the run, to be used again.
    */
-  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: boolean) => Promise<Record<string, TensorData>>
+  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: boolean, recycle?: (buffer: ArrayBuffer) => void) => Promise<Record<string, TensorData>>
   release: () => Promise<void>
 }
 
@@ -75,8 +76,15 @@ export class OrtHost {
       outputNames: description.outputNames,
       inputMetadata: description.inputMetadata,
       outputMetadata: description.outputMetadata,
-      run: async (feeds, fetches, handOver = false) =>
-        this.ask({ kind: 'run', sessionId, feeds, fetches }, handOver ? movableBuffers(Object.values(feeds)) : []) as Promise<Record<string, TensorData>>,
+      run: async (feeds, fetches, handOver = false, recycle) => {
+        const moved = handOver ? movableBuffers(Object.values(feeds)) : []
+        if (recycle === undefined || moved.length === 0) {
+          return this.ask({ kind: 'run', sessionId, feeds, fetches }, moved) as Promise<Record<string, TensorData>>
+        }
+        const { outputs, feeds: returned } = await this.ask({ kind: 'run', sessionId, feeds, fetches, returnFeeds: true }, moved) as RunWithFeeds
+        returned.forEach(recycle)
+        return outputs
+      },
       release: async () => { await this.ask({ kind: 'release', sessionId }) }
     }
   }

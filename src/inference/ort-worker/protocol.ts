@@ -19,9 +19,16 @@ export interface SessionDescription {
 
 export type Request =
   | { id: number, kind: 'create', file: string, options: SessionOptions }
-  | { id: number, kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[] }
+  /** With `returnFeeds`, the answer is a RunWithFeeds: the feeds' buffers come back to be used again. */
+  | { id: number, kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean }
   | { id: number, kind: 'release', sessionId: number }
   | { id: number, kind: 'close' }
+
+export interface RunWithFeeds {
+  outputs: Record<string, TensorData>
+  /** The feeds' buffers, moved back once onnxruntime is done with them. */
+  feeds: ArrayBuffer[]
+}
 
 export type Response =
   | { id: number, ok: true, value: unknown }

@@ -8,7 +8,7 @@ import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
 import { movableBuffers } from './movable.js'
-import type { Ready, Request, Response, SessionDescription, TensorData } from './protocol.js'
+import type { Ready, Request, Response, RunWithFeeds, SessionDescription, TensorData } from './protocol.js'
 
 const port = parentPort
 if (port === null) throw new Error('worker-main.ts runs as a worker thread')
@@ -51,7 +51,10 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
   for (const [name, tensor] of Object.entries(results)) {
     outputs[name] = { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims }
   }
-  return { value: outputs, transfer: movableBuffers(Object.values(outputs)) }
+  const transfer = movableBuffers(Object.values(outputs))
+  if (request.returnFeeds !== true) return { value: outputs, transfer }
+  const returned = movableBuffers(Object.values(request.feeds))
+  return { value: { outputs, feeds: returned } satisfies RunWithFeeds, transfer: [...new Set([...transfer, ...returned])] }
 }
 
 port.on('message', (request: Request) => {
