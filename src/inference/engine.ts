@@ -1,9 +1,9 @@
 import { join } from 'node:path'
-import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
+import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage, type RgbPixels } from '../image/decode.js'
 import { STRIP_PIXELS } from './dense/decode-strips.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
-import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
+import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry, type Point, type Size } from './geometry.js'
 import { HeadRegistry } from './heads/head-registry.js'
 import type { BackboneRecord } from './heads/head-config.js'
 import type { Head } from './heads/head.js'
@@ -11,6 +11,7 @@ import { fittedHeadsDir, loadHeadFolder, loadHeads, type BackboneShape } from '.
 import type { Log } from './log.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
+import type { NormaliseResult } from './post-pool/jobs.js'
 import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
@@ -126,7 +127,6 @@ export class Engine {
   get denseMaxSide (): number { return this.options.denseMaxSide }
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
   get stripPixels (): number { return this.options.stripPixels ?? STRIP_PIXELS }
-  get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
   /** Where fitted heads are written: HEADS_DIR, or the model folder's heads/. */
   get headsDir (): string { return fittedHeadsDir({ modelDir: this.folder.dir, headsDir: this.options.headsDir }) }
@@ -200,6 +200,14 @@ export class Engine {
     return outputs
   }
 
+  /**
+   * A decoded image, or windows of it (a tensor per origin), normalised on the post-processing pool: the image moves
+   * there and comes back. The tables travel as copies (3 KB), since whatever spans its buffer in a job moves.
+   */
+  normalise (image: RgbPixels, padded: Size, origins?: Point[]): Promise<NormaliseResult> {
+    return this.post.run('normalise', { image, table: this.table.map((lut) => lut.slice()), padded, origins })
+  }
+
   /** A dummy run so that the first real request does not pay for lazy allocations. */
   async warmUp (): Promise<void> {
     const resize = this.folder.processor.resize
@@ -222,8 +230,7 @@ export class Engine {
     // less than the trip there.
     const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
     const pixels = await context.times.time('preprocess', async () => large
-      // The tables are copied (3 KB): whatever spans its buffer in a job moves to the pool thread.
-      ? this.post.run('normalise', { image: rgb, table: this.table.map((lut) => lut.slice()), padded: geometry.padded })
+      ? (await this.normalise(rgb, geometry.padded)).tensors[0]
       : toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }

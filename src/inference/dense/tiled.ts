@@ -1,25 +1,25 @@
-import { decodeRows, type RgbImage } from '../../image/decode.js'
+import { decodeRows, type RgbPixels } from '../../image/decode.js'
 import type { Engine } from '../engine.js'
 import type { RequestContext } from '../stages.js'
-import { MapAccumulator } from './blend.js'
 import { planStrips } from './decode-strips.js'
+import { MapAccumulator } from './map-accumulator.js'
 import type { DenseImage } from './dense-image.js'
 import { targetMaps } from './target-maps.js'
 import type { DenseTarget } from './targets.js'
-import { windowPixels } from './window-pixels.js'
 import { planWindows, type Origin, type Tiling, type WindowPlan } from './window-plan.js'
 
 /**
  * Sliding-window inference at native resolution: the image is decoded one strip of rows at a time (see
  * decode-strips.ts), windows go through the backbone in batches (bounded by TILE_BATCH_PIXELS), and each batch's maps are
  * blended at once into canvas-sized maps at the maps' resolution. Nothing of full image resolution is held.
- * Other requests' work interleaves between the batches.
+ * Other requests' work interleaves between the batches. The windows' normalisation and the blending run on the
+ * post-processing pool: for a 12-megapixel image they are tens of millions of samples.
  */
 export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling, targets: DenseTarget[], context: RequestContext): Promise<DenseImage> {
   const header = await engine.header(bytes, context)
   const patch = engine.patchSize
   const plan = planWindows(header, tiling, patch, engine.denseMaxSide)
-  const accumulators = targets.map(() => new MapAccumulator(plan))
+  const accumulators = targets.map(() => new MapAccumulator(plan, engine.post))
   const perBatch = Math.max(1, Math.floor(engine.tileBatchPixels / (plan.window.width * plan.window.height)))
   const rows = [...new Set(plan.origins.map((o) => o.y))]
 
@@ -29,25 +29,31 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   engine.pixels.take(Math.ceil(Math.max(...strips.map((s) => s.height)) * header.width / 4) + perBatch * plan.window.width * plan.window.height, context)
   for (const strip of strips) {
     context.signal?.throwIfAborted()
-    const pixels = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
+    const decoded = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
+    // The strip travels to the pool with each batch and back. libvips' buffers cannot be detached, so a transfer
+    // of one would copy it on every trip; one copy into a buffer of our own makes every trip after it free.
+    let pixels: RgbPixels = { ...decoded, data: new Uint8Array(decoded.data) }
     for (const top of strip.rows) {
       const row = plan.origins.filter((o) => o.y === top)
       for (let start = 0; start < row.length; start += perBatch) {
-        await runWindows(engine, pixels, strip.top, row.slice(start, start + perBatch), plan, targets, accumulators, context)
+        pixels = await runWindows(engine, pixels, strip.top, row.slice(start, start + perBatch), plan, targets, accumulators, context)
       }
     }
   }
-  const maps = await context.times.time('postprocess', () => accumulators.map((a) => a.finish()))
+  const maps = await context.times.time('postprocess', async () => Promise.all(accumulators.map(async (a) => a.finish())))
   const original = { width: header.width, height: header.height }
   return { header, geometry: { original, content: original, padded: plan.canvas }, maps }
 }
 
-/** One batch of windows of a strip (its first row at `stripTop`): normalise, run the backbone and the targets, blend their maps in. */
-async function runWindows (engine: Engine, strip: RgbImage, stripTop: number, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<void> {
+/**
+ * One batch of windows of a strip (its first row at `stripTop`): normalise, run the backbone and the targets, start
+ * blending their maps in. Gives the strip back from the pool.
+ */
+async function runWindows (engine: Engine, strip: RgbPixels, stripTop: number, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<RgbPixels> {
   context.signal?.throwIfAborted()
   const patch = engine.patchSize
-  const table = engine.normalisationTable
-  const pixels = await context.times.time('preprocess', () => origins.map((origin) => windowPixels(strip, table, { x: origin.x, y: origin.y - stripTop }, plan.window)))
+  const inStrip = origins.map((origin) => ({ x: origin.x, y: origin.y - stripTop }))
+  const { tensors: pixels, image } = await context.times.time('preprocess', async () => engine.normalise(strip, plan.window, inStrip))
   const outputs = await engine.encodePixels(pixels.map((p) => ({ pixels: p, ...plan.window })), context)
   const maps = await context.times.time('inference', () => targetMaps({
     outputs,
@@ -58,7 +64,6 @@ async function runWindows (engine: Engine, strip: RgbImage, stripTop: number, or
     height: plan.window.height,
     width: plan.window.width
   }, targets))
-  await context.times.time('postprocess', () => {
-    maps.forEach((perWindow, t) => perWindow.forEach((map, w) => accumulators[t].add(map, origins[w])))
-  })
+  await context.times.time('postprocess', async () => Promise.all(maps.map(async (perWindow, t) => accumulators[t].add(perWindow, origins))))
+  return image
 }
