@@ -74,7 +74,8 @@ export class PostPool {
       try {
         worker.postMessage(job.request, job.transfer)
       } catch (error) {
-        // A buffer that cannot move (already detached, or one that is not detachable): this job fails, not the thread.
+        // An input that cannot be sent (a value that cannot be cloned, a transfer list postMessage refuses): this
+        // job fails, and the thread, which never got it, takes the next one.
         this.idle.push(worker)
         job.reject(error as Error)
         continue
