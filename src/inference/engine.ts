@@ -11,7 +11,6 @@ import { fittedHeadsDir, loadHeadFolder, loadHeads, type BackboneShape } from '.
 import type { Log } from './log.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
-import type { NormaliseResult } from './post-pool/jobs.js'
 import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
@@ -201,10 +200,10 @@ export class Engine {
   }
 
   /**
-   * A decoded image, or windows of it (a tensor per origin), normalised on the post-processing pool: the image moves
-   * there and comes back. The tables travel as copies (3 KB), since whatever spans its buffer in a job moves.
+   * A decoded image, or windows of it (a tensor per origin), normalised on the post-processing pool. The tables
+   * travel as copies (3 KB), since whatever spans its buffer in a job moves.
    */
-  normalise (image: RgbPixels, padded: Size, origins?: Point[]): Promise<NormaliseResult> {
+  normalise (image: RgbPixels, padded: Size, origins?: Point[]): Promise<Float32Array[]> {
     return this.post.run('normalise', { image, table: this.table.map((lut) => lut.slice()), padded, origins })
   }
 
@@ -230,7 +229,7 @@ export class Engine {
     // less than the trip there.
     const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
     const pixels = await context.times.time('preprocess', async () => large
-      ? (await this.normalise(rgb, geometry.padded)).tensors[0]
+      ? (await this.normalise(rgb, geometry.padded))[0]
       : toPixelTensor(rgb, this.table, geometry.padded))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }

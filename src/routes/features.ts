@@ -80,8 +80,8 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
     const answer = await admitted.run((engine, context) => features(engine, images, { mode, format, raster }, context))
     reply.headers(describeGeometry(answer.geometry, engine.patchSize))
     if (answer.tiff !== undefined) return sendTiff(reply, answer.tiff)
-    if (answer.json !== undefined) return sendParts(reply, 'application/json; charset=utf-8', answer.json)
-    return reply.type(format === 'png' ? 'image/png' : 'application/x-npy').send(answer.body)
+    if (answer.parts !== undefined) return sendParts(reply, format === 'json' ? 'application/json; charset=utf-8' : 'application/x-npy', answer.parts)
+    return reply.type('image/png').send(answer.body)
   })
 }
 

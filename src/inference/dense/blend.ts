@@ -30,8 +30,8 @@ export type BlendPlan = Pick<WindowPlan, 'canvas' | 'window' | 'overlap'>
 
 /**
  * One target's blend in progress over the whole canvas, at the maps' own resolution (a patch grid or a head's
- * output), never at full image resolution: memory grows with the map, not with the pixels. Plain data, so that it
- * moves to a post-processing thread for each batch of windows and back (map-accumulator.ts).
+ * output), never at full image resolution: memory grows with the map, not with the pixels. Plain data, so that a
+ * post-processing thread can blend into it (map-accumulator.ts).
  */
 export interface BlendCanvas {
   /** Weighted sums, [planes, height, width]. */
@@ -47,15 +47,19 @@ export interface BlendCanvas {
 
 const notScaling = (): Error => badRequest('this head\'s output does not scale with its input, which tiling needs; call it without tile')
 
-/** An empty canvas for maps shaped like `map` (the first window's); 400 when the map does not scale with the window. */
-export function newCanvas (plan: BlendPlan, map: PlanarMap): BlendCanvas {
+/**
+ * An empty canvas for maps shaped like `map` (the first window's); 400 when the map does not scale with the window.
+ * `shared`: in shared memory, where pool threads blend into it in place.
+ */
+export function newCanvas (plan: BlendPlan, map: PlanarMap, shared = false): BlendCanvas {
   const scale = map.width / plan.window.width
   const width = plan.canvas.width * scale
   const height = plan.canvas.height * scale
   if (!Number.isInteger(width) || !Number.isInteger(height) || map.height !== plan.window.height * scale) throw notScaling()
+  const floats = (length: number): Float32Array => shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length)
   return {
-    sums: new Float32Array(map.planes * width * height),
-    weights: new Float32Array(width * height),
+    sums: floats(map.planes * width * height),
+    weights: floats(width * height),
     planes: map.planes,
     width,
     height,

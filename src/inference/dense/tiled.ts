@@ -30,13 +30,15 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
   for (const strip of strips) {
     context.signal?.throwIfAborted()
     const decoded = await context.times.time('decode', () => decodeRows(bytes, header, strip.top, strip.height, engine.decodeOptions))
-    // The strip travels to the pool with each batch and back. libvips' buffers cannot be detached, so a transfer
-    // of one would copy it on every trip; one copy into a buffer of our own makes every trip after it free.
-    let pixels: RgbPixels = { ...decoded, data: new Uint8Array(decoded.data) }
+    // Pool threads read the windows of every batch out of the strip. libvips' buffers cannot be detached, so a
+    // transfer would copy the strip on every trip; one copy into shared memory serves every batch.
+    const shared = new Uint8Array(new SharedArrayBuffer(decoded.data.byteLength))
+    shared.set(decoded.data)
+    const pixels: RgbPixels = { ...decoded, data: shared }
     for (const top of strip.rows) {
       const row = plan.origins.filter((o) => o.y === top)
       for (let start = 0; start < row.length; start += perBatch) {
-        pixels = await runWindows(engine, pixels, strip.top, row.slice(start, start + perBatch), plan, targets, accumulators, context)
+        await runWindows(engine, pixels, strip.top, row.slice(start, start + perBatch), plan, targets, accumulators, context)
       }
     }
   }
@@ -47,13 +49,13 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
 
 /**
  * One batch of windows of a strip (its first row at `stripTop`): normalise, run the backbone and the targets, start
- * blending their maps in. Gives the strip back from the pool.
+ * blending their maps in.
  */
-async function runWindows (engine: Engine, strip: RgbPixels, stripTop: number, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<RgbPixels> {
+async function runWindows (engine: Engine, strip: RgbPixels, stripTop: number, origins: Origin[], plan: WindowPlan, targets: DenseTarget[], accumulators: MapAccumulator[], context: RequestContext): Promise<void> {
   context.signal?.throwIfAborted()
   const patch = engine.patchSize
   const inStrip = origins.map((origin) => ({ x: origin.x, y: origin.y - stripTop }))
-  const { tensors: pixels, image } = await context.times.time('preprocess', async () => engine.normalise(strip, plan.window, inStrip))
+  const pixels = await context.times.time('preprocess', async () => engine.normalise(strip, plan.window, inStrip))
   const outputs = await engine.encodePixels(pixels.map((p) => ({ pixels: p, ...plan.window })), context)
   const maps = await context.times.time('inference', () => targetMaps({
     outputs,
@@ -65,5 +67,4 @@ async function runWindows (engine: Engine, strip: RgbPixels, stripTop: number, o
     width: plan.window.width
   }, targets))
   await context.times.time('postprocess', async () => Promise.all(maps.map(async (perWindow, t) => accumulators[t].add(perWindow, origins))))
-  return image
 }

@@ -119,17 +119,10 @@ export interface NormaliseJob {
   origins?: Point[]
 }
 
-export interface NormaliseResult {
-  tensors: Float32Array[]
-  /** The image, given back: a decoded strip serves several batches of windows. */
-  image: RgbPixels
-}
-
-/** A decoded image, or windows of it, as the model's normalised CHW tensors (see normalize.ts). */
-export function normalise (job: NormaliseJob): NormaliseResult {
+/** A decoded image, or windows of it, as the model's normalised CHW tensors (see normalize.ts), one per origin. */
+export function normalise (job: NormaliseJob): Float32Array[] {
   const { image, table, padded, origins = [{ x: 0, y: 0 }] } = job
-  const tensors = origins.map((origin) => toPixelTensor(image, table, padded, undefined, origin))
-  return { tensors, image }
+  return origins.map((origin) => toPixelTensor(image, table, padded, undefined, origin))
 }
 
 export interface BlendJob {
@@ -140,7 +133,7 @@ export interface BlendJob {
   origins: Point[]
 }
 
-/** A batch of windows' maps added into a tiled target's canvas (see blend.ts), which goes back with them added. */
+/** A batch of windows' maps added into a tiled target's canvas (see blend.ts), in place where it is shared. */
 export function blend (job: BlendJob): BlendCanvas {
   job.maps.forEach((map, i) => blendWindow(job.canvas, job.plan, map, job.origins[i]))
   return job.canvas

@@ -1,7 +1,7 @@
 import { badRequest } from '../../errors.js'
 import type { RasterOptions } from '../../image/geotiff/raster-options.js'
 import type { TiffChunks } from '../../image/geotiff/tiff-writer.js'
-import { encodeNpyParts } from '../../image/npy.js'
+import { npyFileParts } from '../../image/npy.js'
 import { runDense, type DenseMode } from '../dense/run-dense.js'
 import { featuresTarget } from '../dense/targets.js'
 import type { Engine } from '../engine.js'
@@ -23,9 +23,12 @@ export interface FeatureMap {
 export interface FeaturesAnswer {
   /** The first image's. */
   geometry: InputGeometry
-  /** json: the answer's bytes, one part per image, encoded on the post-processing pool. */
-  json?: Uint8Array[]
-  /** npy: the maps stacked; png: the PCA picture. */
+  /**
+   * npy and json: the answer's bytes in parts, to send one after the other (never joined: a tiled map is tens of
+   * megabytes). npy: the header, then each map as it lies; json: one part per image, written on the pool.
+   */
+  parts?: Uint8Array[]
+  /** png: the PCA picture. */
   body?: Buffer
   /** format=tiff: the PCA picture as a GeoTIFF (RGB and alpha), written tile row by tile row. One image. */
   tiff?: TiffChunks
@@ -49,14 +52,14 @@ export async function features (engine: Engine, images: Buffer[], options: { mod
     return { geometry, body: asBuffer(png) }
   }
   const maps: FeatureMap[] = results.map(({ maps: [map], geometry }) => ({ shape: [map.planes, map.height, map.width], geometry, data: map.data }))
-  if (format === 'json') return { geometry, json: await context.times.time('postprocess', async () => featuresJson(engine, maps)) }
+  if (format === 'json') return { geometry, parts: await context.times.time('postprocess', async () => featuresJson(engine, maps)) }
   const [first] = maps
   if (maps.some((m) => m.shape[1] !== first.shape[1] || m.shape[2] !== first.shape[2])) {
     throw badRequest('the images give patch grids of different sizes, which one .npy cannot stack; ' +
       'send them separately, use format=json, or set size so they match')
   }
   const shape = maps.length === 1 ? first.shape : [maps.length, ...first.shape]
-  return { geometry, body: encodeNpyParts(maps.map((m) => m.data), shape) }
+  return { geometry, parts: npyFileParts(maps.map((m) => m.data), shape) }
 }
 
 /**
