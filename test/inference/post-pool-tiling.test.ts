@@ -5,6 +5,7 @@ import { planWindows } from '../../src/inference/dense/window-plan.js'
 import { ServiceError } from '../../src/errors.js'
 import { PostPool } from '../../src/inference/post-pool/pool.js'
 import type { PlanarMap } from '../../src/inference/resample.js'
+import { patchGrid } from '../../src/inference/tokens.js'
 
 const pool = new PostPool(2)
 t.teardown(async () => pool.close())
@@ -101,4 +102,30 @@ t.test('a job that cannot be sent fails alone; the thread goes on', async (t) =>
   for (let i = 0; i < 3; i++) {
     t.equal(Buffer.from(await single.run('jsonNumbers', { before: '', values: Float32Array.of(i), after: '' })).toString(), `[${i}]`, `job ${i} after it`)
   }
+})
+
+t.test('the features target blends each window\'s patch grid, made from its tokens on the pool, bit for bit', async (t) => {
+  const plan = planWindows({ width: 300, height: 200 }, { tile: 96, overlap: 32 }, 16, 1024)
+  const [channels, registers, grid] = [5, 4, { height: 6, width: 6 }]
+  const tokenCount = 1 + registers + grid.height * grid.width
+  // One batch's output holds every window's tokens; each window's are a view of it, as the batcher gives them.
+  const batch = noise(plan.origins.length * tokenCount * channels, 11)
+  const outputs = plan.origins.map((_, i) => ({ tokens: batch.subarray(i * tokenCount * channels, (i + 1) * tokenCount * channels), tokenCount, channels, queueMs: 0, inferenceMs: 0, batchSize: 1 }))
+
+  let here: ReturnType<typeof newCanvas> | undefined
+  plan.origins.forEach((origin, i) => {
+    const map = { data: patchGrid(outputs[i], registers, grid.height, grid.width), planes: channels, ...grid }
+    here ??= newCanvas(plan, map)
+    blendWindow(here, plan, map, origin)
+  })
+  const expected = finishCanvas(here as ReturnType<typeof newCanvas>).data
+
+  const accumulator = new MapAccumulator(plan, pool)
+  for (let start = 0; start < plan.origins.length; start += 3) {
+    await accumulator.addTokens(outputs.slice(start, start + 3), registers, grid, plan.origins.slice(start, start + 3))
+  }
+  const blended = (await accumulator.finish()).data
+  t.same(blended.length, expected.length)
+  t.ok(blended.every((value, i) => Object.is(value, expected[i])), 'the same bits')
+  t.equal(batch.byteLength, plan.origins.length * tokenCount * channels * 4, 'the batch\'s output stays here (its tokens are copied out)')
 })

@@ -25,6 +25,9 @@ function smoothstep (t: number): number {
   return x * x * (3 - 2 * x)
 }
 
+/** A window map's shape, which the canvas is made for and checked against. */
+export type MapShape = Omit<PlanarMap, 'data'>
+
 /** What blending needs of the window plan: plain numbers, so that it travels to a post-processing thread. */
 export type BlendPlan = Pick<WindowPlan, 'canvas' | 'window' | 'overlap'>
 
@@ -51,7 +54,7 @@ const notScaling = (): Error => badRequest('this head\'s output does not scale w
  * An empty canvas for maps shaped like `map` (the first window's); 400 when the map does not scale with the window.
  * `shared`: in shared memory, where pool threads blend into it in place.
  */
-export function newCanvas (plan: BlendPlan, map: PlanarMap, shared = false): BlendCanvas {
+export function newCanvas (plan: BlendPlan, map: MapShape, shared = false): BlendCanvas {
   const scale = map.width / plan.window.width
   const width = plan.canvas.width * scale
   const height = plan.canvas.height * scale
@@ -68,7 +71,7 @@ export function newCanvas (plan: BlendPlan, map: PlanarMap, shared = false): Ble
 }
 
 /** 400 unless a window's map lands on whole cells of the canvas with the canvas's planes and scale. */
-export function checkWindow (canvas: Omit<BlendCanvas, 'sums' | 'weights'>, plan: BlendPlan, map: PlanarMap, origin: Origin): void {
+export function checkWindow (canvas: Omit<BlendCanvas, 'sums' | 'weights'>, plan: BlendPlan, map: MapShape, origin: Origin): void {
   const { scale } = canvas
   if (!Number.isInteger(origin.x * scale) || !Number.isInteger(origin.y * scale) || map.width !== plan.window.width * scale ||
     map.height !== plan.window.height * scale || map.planes !== canvas.planes) throw notScaling()

@@ -1,6 +1,8 @@
 import type { PostPool } from '../post-pool/pool.js'
 import type { PlanarMap } from '../resample.js'
-import { checkWindow, newCanvas, type BlendCanvas, type BlendPlan } from './blend.js'
+import type { TokenOutput } from '../batcher.js'
+import type { Size } from '../geometry.js'
+import { checkWindow, newCanvas, type BlendCanvas, type BlendPlan, type MapShape } from './blend.js'
 import type { Origin, WindowPlan } from './window-plan.js'
 
 /**
@@ -28,14 +30,21 @@ export class MapAccumulator {
    * maps are views of one buffer, moves whole). A map that cannot be tiled is refused here (400), before any move.
    */
   async add (maps: PlanarMap[], origins: Origin[]): Promise<void> {
-    await this.blending
-    const canvas = this.canvas ?? newCanvas(this.plan, maps[0], true)
-    maps.forEach((map, i) => checkWindow(canvas, this.plan, map, origins[i]))
-    this.canvas = canvas
     const buffers = [...new Set(maps.map((map) => map.data.buffer))].filter((buffer) => buffer instanceof ArrayBuffer)
-    this.blending = this.pool.run('blend', { canvas, plan: this.plan, maps, origins }, buffers)
-    // Awaited by the next add or by finish; a request that stops before then leaves it unobserved, not unhandled.
-    this.blending.catch(() => {})
+    await this.start(maps, origins, async (canvas) => this.pool.run('blend', { canvas, plan: this.plan, maps, origins }, buffers))
+  }
+
+  /**
+   * The same for the features target, from each window's backbone tokens: the pool thread turns them into the
+   * window's patch grid, a transposition that took some 20 ms of the event loop per batch of 16 windows of 384
+   * channels. The tokens are copied out of their batch's output (whose buffer other images' tokens share).
+   */
+  async addTokens (outputs: TokenOutput[], registers: number, grid: Size, origins: Origin[]): Promise<void> {
+    const channels = outputs[0].channels
+    const shape = { planes: channels, ...grid }
+    await this.start(origins.map(() => shape), origins, async (canvas) => this.pool.run('blendTokens', {
+      canvas, plan: this.plan, tokens: outputs.map((o) => o.tokens.slice(0, o.tokenCount * channels)), channels, registers, grid, origins
+    }))
   }
 
   /** The blended map, divided on the pool; the canvas's sums become its data (shared memory, never copied). */
@@ -45,5 +54,16 @@ export class MapAccumulator {
     const canvas = this.canvas
     this.canvas = undefined
     return this.pool.run('finishBlend', canvas)
+  }
+
+  /** Waits for the previous batch, checks this one's maps (400 for one that cannot be tiled), then starts its blend. */
+  private async start (shapes: MapShape[], origins: Origin[], blend: (canvas: BlendCanvas) => Promise<unknown>): Promise<void> {
+    await this.blending
+    const canvas = this.canvas ?? newCanvas(this.plan, shapes[0], true)
+    shapes.forEach((shape, i) => checkWindow(canvas, this.plan, shape, origins[i]))
+    this.canvas = canvas
+    this.blending = blend(canvas)
+    // Awaited by the next batch or by finish; a request that stops before then leaves it unobserved, not unhandled.
+    this.blending.catch(() => {})
   }
 }

@@ -15,6 +15,7 @@ import { blendWindow, finishCanvas, type BlendCanvas, type BlendPlan } from '../
 import type { InputGeometry, Point, Size } from '../geometry.js'
 import { toPixelTensor } from '../normalize.js'
 import { resampleArgmax, resampleBilinear, samplingFor, type PlanarMap } from '../resample.js'
+import { patchGrid } from '../tokens.js'
 
 export interface LabelJob {
   logits: PlanarMap
@@ -139,6 +140,28 @@ export function blend (job: BlendJob): BlendCanvas {
   return job.canvas
 }
 
+export interface BlendTokensJob {
+  canvas: BlendCanvas
+  plan: BlendPlan
+  /** Each window's backbone output, [tokens, C]: the global token and the registers, then the patch grid's rows. */
+  tokens: Float32Array[]
+  channels: number
+  registers: number
+  /** The patch grid of a window. */
+  grid: Size
+  origins: Point[]
+}
+
+/** The features target of a tiled pass: each window's tokens as its [C, h, w] patch grid, added into the canvas. */
+export function blendTokens (job: BlendTokensJob): BlendCanvas {
+  const { channels, registers, grid } = job
+  job.tokens.forEach((tokens, i) => {
+    const data = patchGrid({ tokens, tokenCount: tokens.length / channels, channels }, registers, grid.height, grid.width)
+    blendWindow(job.canvas, job.plan, { data, planes: channels, ...grid }, job.origins[i])
+  })
+  return job.canvas
+}
+
 export interface JsonNumbersJob {
   /** JSON text written before and after the array. */
   before: string
@@ -155,7 +178,7 @@ export function jsonNumbers (job: JsonNumbersJob): Uint8Array {
   return Buffer.from(job.before + JSON.stringify(Array.from(job.values)) + job.after)
 }
 
-export const jobs = { labels, depth, featurePng, normalise, blend, finishBlend: finishCanvas, jsonNumbers }
+export const jobs = { labels, depth, featurePng, normalise, blend, blendTokens, finishBlend: finishCanvas, jsonNumbers }
 export type JobName = keyof typeof jobs
 export type JobInput<N extends JobName> = Parameters<typeof jobs[N]>[0]
 export type JobOutput<N extends JobName> = ReturnType<typeof jobs[N]>
