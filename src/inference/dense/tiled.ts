@@ -25,7 +25,8 @@ export async function denseTiled (engine: Engine, bytes: Buffer, tiling: Tiling,
 
   const strips = planStrips(rows, plan.window.height, header, engine.stripPixels)
   // One strip is decoded at a time, and one batch of windows normalised: that is what the request holds against the
-  // budget, a strip's pixel counted as a quarter of a model-input pixel (3 bytes against about 15).
+  // budget, a strip's pixel counted as a quarter of a model-input pixel (3 bytes against about 15; 6 while the strip
+  // and its copy in shared memory are both held, below).
   engine.pixels.take(Math.ceil(Math.max(...strips.map((s) => s.height)) * header.width / 4) + perBatch * plan.window.width * plan.window.height, context)
   for (const strip of strips) {
     context.signal?.throwIfAborted()
