@@ -22,6 +22,9 @@ export interface RgbImage {
   height: number
 }
 
+/** The same pixels as any thread holds them: a Buffer sent to another thread arrives there as a plain Uint8Array. */
+export type RgbPixels = Omit<RgbImage, 'data'> & { data: Uint8Array }
+
 export interface DecodeOptions {
   maxPixels: number
   /** Per request, for TIFFs: band choice and stretch to 8 bits (see geotiff/raster-options.ts). */

@@ -72,11 +72,18 @@ export function encodeNpy (data: NpyArray, shape: readonly number[]): Buffer {
 
 /** Arrays of one type one after another as one .npy file (a batch stacked), written once without joining them first. */
 export function encodeNpyParts (parts: readonly NpyArray[], shape: readonly number[]): Buffer {
+  const file = npyFileParts(parts, shape)
+  return Buffer.concat(file, file.reduce((sum, part) => sum + part.length, 0))
+}
+
+/**
+ * The same file as its parts, the header then each array's bytes (views of the arrays on little-endian hosts), for
+ * answers sent part after part: a tiled feature map is tens of megabytes, whose joining held the event loop.
+ */
+export function npyFileParts (parts: readonly NpyArray[], shape: readonly number[]): Buffer[] {
   if (parts.length === 0) throw new RangeError('npy: no data')
   checkShape(shape, parts.reduce((sum, part) => sum + part.length, 0))
-  const header = npyHeader(npyDtypeOf(parts[0]), shape)
-  const bytes = parts.map(littleEndianBytes)
-  return Buffer.concat([header, ...bytes], header.length + bytes.reduce((sum, part) => sum + part.length, 0))
+  return [npyHeader(npyDtypeOf(parts[0]), shape), ...parts.map(littleEndianBytes)]
 }
 
 const DTYPE_CONSTRUCTORS = {

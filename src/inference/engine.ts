@@ -1,9 +1,9 @@
 import { join } from 'node:path'
-import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage } from '../image/decode.js'
+import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage, type RgbPixels } from '../image/decode.js'
 import { STRIP_PIXELS } from './dense/decode-strips.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
-import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry } from './geometry.js'
+import { denseGeometry, embedGeometry, type DenseSize, type InputGeometry, type Point, type Size } from './geometry.js'
 import { HeadRegistry } from './heads/head-registry.js'
 import type { BackboneRecord } from './heads/head-config.js'
 import type { Head } from './heads/head.js'
@@ -133,7 +133,6 @@ export class Engine {
   get denseMaxSide (): number { return this.options.denseMaxSide }
   get tileBatchPixels (): number { return this.options.tileBatchPixels }
   get stripPixels (): number { return this.options.stripPixels ?? STRIP_PIXELS }
-  get normalisationTable (): Float32Array[] { return this.table }
   get decodeOptions (): DecodeOptions { return this.options.decode }
   /** Where fitted heads are written: HEADS_DIR, or the model folder's heads/. */
   get headsDir (): string { return fittedHeadsDir({ modelDir: this.folder.dir, headsDir: this.options.headsDir }) }
@@ -207,6 +206,14 @@ export class Engine {
     return outputs
   }
 
+  /**
+   * A decoded image, or windows of it (a tensor per origin), normalised on the post-processing pool. The tables
+   * travel as copies (3 KB), since whatever spans its buffer in a job moves.
+   */
+  normalise (image: RgbPixels, padded: Size, origins?: Point[]): Promise<Float32Array[]> {
+    return this.post.run('normalise', { image, table: this.table.map((lut) => lut.slice()), padded, origins })
+  }
+
   /** A dummy run so that the first real request does not pay for lazy allocations. */
   async warmUp (): Promise<void> {
     const resize = this.folder.processor.resize
@@ -229,8 +236,7 @@ export class Engine {
     // less than the trip there.
     const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
     const pixels = await context.times.time('preprocess', async () => large
-      // The tables are copied (3 KB): whatever spans its buffer in a job moves to the pool thread.
-      ? this.post.run('normalise', { image: rgb, table: this.table.map((lut) => lut.slice()), padded: geometry.padded })
+      ? (await this.normalise(rgb, geometry.padded))[0]
       : toPixelTensor(rgb, this.table, geometry.padded, this.tensors.take(3 * geometry.padded.width * geometry.padded.height)))
     return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
   }

@@ -17,6 +17,16 @@ export interface InputGeometry {
   padded: Size
 }
 
+export interface Point {
+  x: number
+  y: number
+}
+
+/** Padding added at the right and bottom of the scaled image to reach the patch grid (as the JSON answers name it). */
+export function padding ({ content, padded }: InputGeometry): { padding_right: number, padding_bottom: number } {
+  return { padding_right: padded.width - content.width, padding_bottom: padded.height - content.height }
+}
+
 export const roundUpTo = (value: number, multiple: number): number => Math.ceil(value / multiple) * multiple
 
 /** /embed follows the processor: its resize (and centre crop), padded only where its size is not a patch multiple. */

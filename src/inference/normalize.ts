@@ -1,5 +1,5 @@
-import type { RgbImage } from '../image/decode.js'
-import type { Size } from './geometry.js'
+import type { RgbPixels } from '../image/decode.js'
+import type { Point, Size } from './geometry.js'
 import type { Processor } from './processor.js'
 
 /** Per channel, the normalised value of each of the 256 byte values: one lookup per sample instead of arithmetic. */
@@ -9,24 +9,28 @@ export function normalisationTable (processor: Processor): Float32Array[] {
 }
 
 /**
- * HWC bytes → CHW floats, placed at the top-left of a `padded` canvas whose padding is 0 after normalisation
- * (the dataset mean), which is what a model sees at the border of a padded crop in training.
+ * HWC bytes → CHW floats: the `padded` region of the image whose top-left is at `origin` (the whole image by
+ * default; a tiling window otherwise). Where the region reaches past the image it is 0 after normalisation (the
+ * dataset mean), which is what a model sees at the border of a padded crop in training.
  */
 export function toPixelTensor (
-  image: RgbImage,
+  image: RgbPixels,
   table: Float32Array[],
   padded: Size,
-  out: Float32Array = new Float32Array(3 * padded.width * padded.height)
+  out: Float32Array = new Float32Array(3 * padded.width * padded.height),
+  origin: Point = { x: 0, y: 0 }
 ): Float32Array {
-  const { data, width, height } = image
+  const { data, width } = image
   const plane = padded.width * padded.height
-  if (width !== padded.width || height !== padded.height) out.fill(0)
+  const rows = Math.min(padded.height, image.height - origin.y)
+  const columns = Math.min(padded.width, width - origin.x)
+  if (rows !== padded.height || columns !== padded.width) out.fill(0)
   const [red, green, blue] = table
   // One pass over the interleaved bytes, writing the three planes: a third of the reads of a pass per channel.
-  for (let y = 0; y < height; y++) {
-    let source = y * width * 3
+  for (let y = 0; y < rows; y++) {
+    let source = ((origin.y + y) * width + origin.x) * 3
     const start = y * padded.width
-    const end = start + width
+    const end = start + columns
     for (let i = start; i < end; i++, source += 3) {
       out[i] = red[data[source]]
       out[plane + i] = green[data[source + 1]]

@@ -41,7 +41,7 @@ export function l2Normalize (vector: Float32Array): Float32Array {
 }
 
 /** The patch tokens as a channel-major map [C, h, w], which is what dense heads and numpy users expect. */
-export function patchGrid (output: TokenOutput, registers: number, gridHeight: number, gridWidth: number): Float32Array {
+export function patchGrid (output: Pick<TokenOutput, 'tokens' | 'tokenCount' | 'channels'>, registers: number, gridHeight: number, gridWidth: number): Float32Array {
   const { tokens, tokenCount, channels } = output
   const cells = gridHeight * gridWidth
   const first = firstPatchToken(registers)

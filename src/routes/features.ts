@@ -4,9 +4,10 @@ import { parseRasterOptions } from '../image/geotiff/raster-options.js'
 import { features } from '../inference/tasks/features.js'
 import { rasterQueryProperties, sendTiff } from './raster-params.js'
 import { denseQueryProperties, parseDenseMode } from './dense-params.js'
-import { describeGeometry, padding } from './geometry-headers.js'
+import { describeGeometry } from './geometry-headers.js'
 import { errorResponses, imageErrorStatuses } from './error-responses.js'
 import { imageRequestBody } from './image-body.js'
+import { sendParts } from './send-parts.js'
 import { denseHeaders } from './response-headers.js'
 import { answer, StringEnum } from './schemas.js'
 
@@ -79,18 +80,8 @@ const route: FastifyPluginAsyncTypebox = async (app) => {
     const answer = await admitted.run((engine, context) => features(engine, images, { mode, format, raster }, context))
     reply.headers(describeGeometry(answer.geometry, engine.patchSize))
     if (answer.tiff !== undefined) return sendTiff(reply, answer.tiff)
-    if (answer.maps !== undefined) {
-      return {
-        model: engine.folder.name,
-        images: answer.maps.map(({ shape, geometry, data }) => ({
-          shape,
-          input: geometry.original,
-          model_input: { ...geometry.padded, ...padding(geometry) },
-          features: Array.from(data)
-        }))
-      }
-    }
-    return reply.type(format === 'png' ? 'image/png' : 'application/x-npy').send(answer.body)
+    if (answer.parts !== undefined) return sendParts(reply, format === 'json' ? 'application/json; charset=utf-8' : 'application/x-npy', answer.parts)
+    return reply.type('image/png').send(answer.body)
   })
 }
 

@@ -1,9 +1,4 @@
-import type { InputGeometry } from '../inference/geometry.js'
-
-/** Padding added at the right and bottom of the scaled image to reach the patch grid. */
-export function padding ({ content, padded }: InputGeometry): { padding_right: number, padding_bottom: number } {
-  return { padding_right: padded.width - content.width, padding_bottom: padded.height - content.height }
-}
+import { padding, type InputGeometry } from '../inference/geometry.js'
 
 /** How the first image's answer maps onto it, for clients reading binary bodies. */
 export function describeGeometry (geometry: InputGeometry, patch: number): Record<string, string> {

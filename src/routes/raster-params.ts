@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
-import { Readable } from 'node:stream'
 import { Type } from 'typebox'
 import type { TiffChunks } from '../image/geotiff/tiff-writer.js'
+import { sendParts } from './send-parts.js'
 
 /** How a TIFF's bands become the model's 8-bit RGB (src/image/geotiff/raster-options.ts parses them). */
 export const rasterQueryProperties = {
@@ -20,5 +20,5 @@ export const rasterQueryProperties = {
 
 /** The TIFF's chunks as they are (header, tiles, directory), never concatenated into one more copy. */
 export function sendTiff (reply: FastifyReply, tiff: TiffChunks): FastifyReply {
-  return reply.type('image/tiff').header('content-length', tiff.bytes).send(Readable.from(tiff.chunks))
+  return sendParts(reply, 'image/tiff', tiff.chunks)
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { blendProfile, MapAccumulator } from '../../src/inference/dense/blend.js'
+import { blendProfile, blendWindow, finishCanvas, newCanvas } from '../../src/inference/dense/blend.js'
 import { planWindows } from '../../src/inference/dense/window-plan.js'
 
 t.test('windows cover the whole canvas, on the patch grid, the last shifted inside', async (t) => {
@@ -43,11 +43,11 @@ t.test('blend profiles ramp as a smoothstep over the overlap and cross-fade to e
 t.test('the accumulator returns the weighted mean per cell at map resolution', async (t) => {
   const plan = planWindows({ width: 96, height: 32 }, { tile: 64, overlap: 32 }, 16, 1024)
   t.same(plan.origins.map((o) => o.x), [0, 32])
-  const accumulator = new MapAccumulator(plan)
   const map = (value: number) => ({ data: new Float32Array(2 * 4 * 2).fill(value), planes: 2, width: 4, height: 2 })
-  accumulator.add(map(10), plan.origins[0])
-  accumulator.add(map(20), plan.origins[1])
-  const blended = accumulator.finish()
+  const canvas = newCanvas(plan, map(10))
+  blendWindow(canvas, plan, map(10), plan.origins[0])
+  blendWindow(canvas, plan, map(20), plan.origins[1])
+  const blended = finishCanvas(canvas)
   t.same([blended.planes, blended.width, blended.height], [2, 6, 2])
   // Cells 2 and 3 are shared: weights smoothstep(3/4) = 0.84375 and smoothstep(1/4) = 0.15625, then the reverse.
   t.same(Array.from(blended.data.subarray(0, 6)), [10, 10, 11.5625, 18.4375, 20, 20])

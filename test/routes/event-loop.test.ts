@@ -2,36 +2,13 @@ import t from 'tap'
 import sharp from 'sharp'
 import { imageHeaders, startApp } from '../helpers/app.js'
 import { patternJpeg, patternPng } from '../helpers/images.js'
+import { pollLiveness } from '../helpers/liveness.js'
 import { syntheticModel } from '../helpers/models.js'
 import { LoopbackClient } from '../stress/scenarios/loopback-client.js'
 import { spawnServer } from '../stress/scenarios/server-process.js'
 
 // ADE20K's size of head: 150 classes, whose argmax at the input's size is the heavy part of /segment.
 const model = syntheticModel({ preset: 'tiny', seed: 150, heads: { classes: 150 } })
-
-/**
- * Polls /health/live every 20 ms over a real socket, on a connection of its own: the wait is the larger of a slow
- * answer and a late poll.
- */
-function pollLiveness (client: LoopbackClient): { stop: () => Promise<{ maxWaitMs: number, polls: number, failures: number }> } {
-  let running = true
-  let maxWaitMs = 0
-  let polls = 0
-  let failures = 0
-  const loop = (async () => {
-    let previous = performance.now()
-    while (running) {
-      const answer = await client.send('/health/live', { timeoutMs: 60_000 })
-      if (answer.status !== 200) failures += 1
-      const now = performance.now()
-      maxWaitMs = Math.max(maxWaitMs, answer.ms, now - previous - 20 - answer.ms)
-      polls += 1
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      previous = performance.now()
-    }
-  })()
-  return { stop: async () => { running = false; await loop; return { maxWaitMs, polls, failures } } }
-}
 
 t.test('a 12-megapixel image through a 150-class head keeps /health/live answering within 100 ms', async (t) => {
   // The server runs in a process of its own, so that what is measured is its event loop, not this test's (which

@@ -1,5 +1,4 @@
 import { badRequest } from '../../errors.js'
-import type { Size } from '../geometry.js'
 import type { PlanarMap } from '../resample.js'
 import type { Origin, WindowPlan } from './window-plan.js'
 
@@ -26,69 +25,89 @@ function smoothstep (t: number): number {
   return x * x * (3 - 2 * x)
 }
 
+/** A window map's shape, which the canvas is made for and checked against. */
+export type MapShape = Omit<PlanarMap, 'data'>
+
+/** What blending needs of the window plan: plain numbers, so that it travels to a post-processing thread. */
+export type BlendPlan = Pick<WindowPlan, 'canvas' | 'window' | 'overlap'>
+
 /**
- * Blends window maps into one map over the whole canvas, at the maps' own resolution (a patch grid or a head's
- * output), never at full image resolution: memory grows with the map, not with the pixels.
+ * One target's blend in progress over the whole canvas, at the maps' own resolution (a patch grid or a head's
+ * output), never at full image resolution: memory grows with the map, not with the pixels. Plain data, so that a
+ * post-processing thread can blend into it (map-accumulator.ts).
  */
-export class MapAccumulator {
-  private sums: Float32Array | undefined
-  private weights: Float32Array | undefined
-  private planes = 0
-  private cellsPerPixel = 0
-  private size: Size = { width: 0, height: 0 }
+export interface BlendCanvas {
+  /** Weighted sums, [planes, height, width]. */
+  sums: Float32Array
+  /** The weights summed per cell, [height, width]. */
+  weights: Float32Array
+  planes: number
+  width: number
+  height: number
+  /** Map cells per canvas pixel: a window's map width over the window's width. */
+  scale: number
+}
 
-  constructor (private readonly plan: WindowPlan) {}
+const notScaling = (): Error => badRequest('this head\'s output does not scale with its input, which tiling needs; call it without tile')
 
-  add (map: PlanarMap, origin: Origin): void {
-    if (this.sums === undefined) this.allocate(map)
-    const sums = this.sums as Float32Array
-    const weights = this.weights as Float32Array
-    const scale = this.cellsPerPixel
-    const x0 = origin.x * scale
-    const y0 = origin.y * scale
-    if (!Number.isInteger(x0) || !Number.isInteger(y0) || map.width !== this.plan.window.width * scale || map.planes !== this.planes) {
-      throw badRequest('this head\'s output does not scale with its input, which tiling needs; call it without tile')
-    }
-    const ramp = this.plan.overlap * scale
-    const wx = blendProfile(map.width, ramp, origin.x > 0, origin.x + this.plan.window.width < this.plan.canvas.width)
-    const wy = blendProfile(map.height, ramp, origin.y > 0, origin.y + this.plan.window.height < this.plan.canvas.height)
-    const { width, height } = this.size
+/**
+ * An empty canvas for maps shaped like `map` (the first window's); 400 when the map does not scale with the window.
+ * `shared`: in shared memory, where pool threads blend into it in place.
+ */
+export function newCanvas (plan: BlendPlan, map: MapShape, shared = false): BlendCanvas {
+  const scale = map.width / plan.window.width
+  const width = plan.canvas.width * scale
+  const height = plan.canvas.height * scale
+  if (!Number.isInteger(width) || !Number.isInteger(height) || map.height !== plan.window.height * scale) throw notScaling()
+  const floats = (length: number): Float32Array => shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length)
+  return {
+    sums: floats(map.planes * width * height),
+    weights: floats(width * height),
+    planes: map.planes,
+    width,
+    height,
+    scale
+  }
+}
+
+/** 400 unless a window's map lands on whole cells of the canvas with the canvas's planes and scale. */
+export function checkWindow (canvas: Omit<BlendCanvas, 'sums' | 'weights'>, plan: BlendPlan, map: MapShape, origin: Origin): void {
+  const { scale } = canvas
+  if (!Number.isInteger(origin.x * scale) || !Number.isInteger(origin.y * scale) || map.width !== plan.window.width * scale ||
+    map.height !== plan.window.height * scale || map.planes !== canvas.planes) throw notScaling()
+}
+
+/** Adds one window's map into the canvas, each cell weighted by the window's blend profile on both axes. */
+export function blendWindow (canvas: BlendCanvas, plan: BlendPlan, map: PlanarMap, origin: Origin): void {
+  checkWindow(canvas, plan, map, origin)
+  const { sums, weights, width, height, scale } = canvas
+  const x0 = origin.x * scale
+  const y0 = origin.y * scale
+  const ramp = plan.overlap * scale
+  const wx = blendProfile(map.width, ramp, origin.x > 0, origin.x + plan.window.width < plan.canvas.width)
+  const wy = blendProfile(map.height, ramp, origin.y > 0, origin.y + plan.window.height < plan.canvas.height)
+  for (let y = 0; y < map.height; y++) {
+    const row = (y0 + y) * width + x0
+    for (let x = 0; x < map.width; x++) weights[row + x] += wy[y] * wx[x]
+  }
+  const plane = width * height
+  const mapPlane = map.width * map.height
+  for (let k = 0; k < canvas.planes; k++) {
     for (let y = 0; y < map.height; y++) {
-      const row = (y0 + y) * width + x0
-      for (let x = 0; x < map.width; x++) weights[row + x] += wy[y] * wx[x]
-    }
-    const plane = width * height
-    const mapPlane = map.width * map.height
-    for (let k = 0; k < this.planes; k++) {
-      for (let y = 0; y < map.height; y++) {
-        const row = k * plane + (y0 + y) * width + x0
-        const source = k * mapPlane + y * map.width
-        const w = wy[y]
-        for (let x = 0; x < map.width; x++) sums[row + x] += map.data[source + x] * w * wx[x]
-      }
+      const row = k * plane + (y0 + y) * width + x0
+      const source = k * mapPlane + y * map.width
+      const w = wy[y]
+      for (let x = 0; x < map.width; x++) sums[row + x] += map.data[source + x] * w * wx[x]
     }
   }
+}
 
-  /** The blended map; the accumulator's buffers become its data (no copy). */
-  finish (): PlanarMap {
-    const sums = this.sums
-    const weights = this.weights
-    if (sums === undefined || weights === undefined) throw new Error('no window was added')
-    const plane = this.size.width * this.size.height
-    for (let k = 0; k < this.planes; k++) {
-      for (let i = 0; i < plane; i++) sums[k * plane + i] /= weights[i]
-    }
-    return { data: sums, planes: this.planes, width: this.size.width, height: this.size.height }
+/** The blended map: the sums divided by the weights in place, so the canvas's buffer becomes its data (no copy). */
+export function finishCanvas (canvas: BlendCanvas): PlanarMap {
+  const { sums, weights, planes, width, height } = canvas
+  const plane = width * height
+  for (let k = 0; k < planes; k++) {
+    for (let i = 0; i < plane; i++) sums[k * plane + i] /= weights[i]
   }
-
-  private allocate (map: PlanarMap): void {
-    this.planes = map.planes
-    this.cellsPerPixel = map.width / this.plan.window.width
-    this.size = { width: this.plan.canvas.width * this.cellsPerPixel, height: this.plan.canvas.height * this.cellsPerPixel }
-    if (!Number.isInteger(this.size.width) || !Number.isInteger(this.size.height) || map.height !== this.plan.window.height * this.cellsPerPixel) {
-      throw badRequest('this head\'s output does not scale with its input, which tiling needs; call it without tile')
-    }
-    this.sums = new Float32Array(this.planes * this.size.width * this.size.height)
-    this.weights = new Float32Array(this.size.width * this.size.height)
-  }
+  return { data: sums, planes, width, height }
 }

@@ -1,15 +1,13 @@
 import { badRequest } from '../../errors.js'
-import { roundUpTo, type Size } from '../geometry.js'
+import { roundUpTo, type Point, type Size } from '../geometry.js'
 
 export interface Tiling {
   tile: number
   overlap: number
 }
 
-export interface Origin {
-  x: number
-  y: number
-}
+/** A window's top-left on the canvas, in pixels. */
+export type Origin = Point
 
 /**
  * Windows over the image padded to the patch grid (the canvas): every window the same size, origins on the patch

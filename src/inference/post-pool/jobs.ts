@@ -10,10 +10,12 @@ import { encodeNpy, npyHeader } from '../../image/npy.js'
 import { labelPalette } from '../../image/palette.js'
 import { encodeRgb8 } from '../../image/png.js'
 import { featurePicture } from '../feature-picture.js'
-import type { RgbImage } from '../../image/decode.js'
-import type { InputGeometry, Size } from '../geometry.js'
+import type { RgbPixels } from '../../image/decode.js'
+import { blendWindow, finishCanvas, type BlendCanvas, type BlendPlan } from '../dense/blend.js'
+import type { InputGeometry, Point, Size } from '../geometry.js'
 import { toPixelTensor } from '../normalize.js'
 import { resampleArgmax, resampleBilinear, samplingFor, type PlanarMap } from '../resample.js'
+import { patchGrid } from '../tokens.js'
 
 export interface LabelJob {
   logits: PlanarMap
@@ -110,17 +112,73 @@ export function featurePng (job: FeaturePictureJob): { png: Uint8Array } {
 }
 
 export interface NormaliseJob {
-  image: RgbImage
+  image: RgbPixels
   table: Float32Array[]
+  /** The tensor's size: the image padded to the patch grid, or a tiling window. */
   padded: Size
+  /** Where each tensor's top-left lies in the image, one tensor per origin (the windows of a strip); by default the image's. */
+  origins?: Point[]
 }
 
-/** A decoded image as the model's normalised CHW tensor (see normalize.ts), for images large enough to stall the loop. */
-export function normalise (job: NormaliseJob): Float32Array {
-  return toPixelTensor(job.image, job.table, job.padded)
+/** A decoded image, or windows of it, as the model's normalised CHW tensors (see normalize.ts), one per origin. */
+export function normalise (job: NormaliseJob): Float32Array[] {
+  const { image, table, padded, origins = [{ x: 0, y: 0 }] } = job
+  return origins.map((origin) => toPixelTensor(image, table, padded, undefined, origin))
 }
 
-export const jobs = { labels, depth, featurePng, normalise }
+export interface BlendJob {
+  canvas: BlendCanvas
+  plan: BlendPlan
+  /** One map per window, blended in this order. */
+  maps: PlanarMap[]
+  origins: Point[]
+}
+
+/** A batch of windows' maps added into a tiled target's canvas (see blend.ts), in place where it is shared. */
+export function blend (job: BlendJob): BlendCanvas {
+  job.maps.forEach((map, i) => blendWindow(job.canvas, job.plan, map, job.origins[i]))
+  return job.canvas
+}
+
+export interface BlendTokensJob {
+  canvas: BlendCanvas
+  plan: BlendPlan
+  /** Each window's backbone output, [tokens, C]: the global token and the registers, then the patch grid's rows. */
+  tokens: Float32Array[]
+  channels: number
+  registers: number
+  /** The patch grid of a window. */
+  grid: Size
+  origins: Point[]
+}
+
+/** The features target of a tiled pass: each window's tokens as its [C, h, w] patch grid, added into the canvas. */
+export function blendTokens (job: BlendTokensJob): BlendCanvas {
+  const { channels, registers, grid } = job
+  job.tokens.forEach((tokens, i) => {
+    const data = patchGrid({ tokens, tokenCount: tokens.length / channels, channels }, registers, grid.height, grid.width)
+    blendWindow(job.canvas, job.plan, { data, planes: channels, ...grid }, job.origins[i])
+  })
+  return job.canvas
+}
+
+export interface JsonNumbersJob {
+  /** JSON text written before and after the array. */
+  before: string
+  values: Float32Array
+  after: string
+}
+
+/**
+ * `before`, the values as a JSON array and `after`, as UTF-8 bytes: the array is exactly what JSON.stringify writes
+ * for the values as numbers (the shortest decimal that reads back as the same double; null for NaN and ±Infinity).
+ * A feature map of a million values is some 20 MB of text and half a second of work.
+ */
+export function jsonNumbers (job: JsonNumbersJob): Uint8Array {
+  return Buffer.from(job.before + JSON.stringify(Array.from(job.values)) + job.after)
+}
+
+export const jobs = { labels, depth, featurePng, normalise, blend, blendTokens, finishBlend: finishCanvas, jsonNumbers }
 export type JobName = keyof typeof jobs
 export type JobInput<N extends JobName> = Parameters<typeof jobs[N]>[0]
 export type JobOutput<N extends JobName> = ReturnType<typeof jobs[N]>

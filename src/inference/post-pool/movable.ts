@@ -19,9 +19,13 @@ export function transferables (message: unknown): ArrayBuffer[] {
   return [...found]
 }
 
-/** A typed array that owns its buffer: the view itself when it already does, else a copy (a map cut out of a batch). */
+/**
+ * A typed array that can go to a pool thread without a copy: the view itself when it owns its buffer or lies in
+ * shared memory (a tiled map), else a copy (a map cut out of a batch).
+ */
 export function owning<T extends Float32Array | Uint8Array> (view: T): T {
   const { buffer } = view
+  if (buffer instanceof SharedArrayBuffer) return view
   if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) return view
   return view.slice() as T
 }

@@ -6,6 +6,7 @@ import type { JobRequest, JobResponse } from './protocol.js'
 
 interface Waiting {
   request: JobRequest
+  transfer: ArrayBuffer[]
   resolve: (value: unknown) => void
   reject: (error: Error) => void
 }
@@ -45,10 +46,15 @@ export class PostPool {
     return this.waiting.length + this.busy.size
   }
 
-  run<N extends JobName> (name: N, input: JobInput<N>): Promise<JobOutput<N>> {
+  /**
+   * Runs a job on the next free thread. Its typed arrays that span their buffers move there; `giveUp` names more
+   * buffers to move (those of views into a buffer the caller no longer needs, such as one batch's head output).
+   */
+  run<N extends JobName> (name: N, input: JobInput<N>, giveUp: ArrayBuffer[] = []): Promise<JobOutput<N>> {
     if (this.closed) return Promise.reject(new Error('the post-processing pool is closed'))
     return new Promise((resolve, reject) => {
-      this.waiting.push({ request: { id: this.nextId++, name, input }, resolve: resolve as (value: unknown) => void, reject })
+      const transfer = [...new Set([...transferables(input), ...giveUp])]
+      this.waiting.push({ request: { id: this.nextId++, name, input }, transfer, resolve: resolve as (value: unknown) => void, reject })
       this.dispatch()
     })
   }
@@ -65,8 +71,16 @@ export class PostPool {
     while (this.idle.length > 0 && this.waiting.length > 0) {
       const worker = this.idle.pop() as Worker
       const job = this.waiting.shift() as Waiting
+      try {
+        worker.postMessage(job.request, job.transfer)
+      } catch (error) {
+        // An input that cannot be sent (a value that cannot be cloned, a transfer list postMessage refuses): this
+        // job fails, and the thread, which never got it, takes the next one.
+        this.idle.push(worker)
+        job.reject(error as Error)
+        continue
+      }
       this.busy.set(worker, job)
-      worker.postMessage(job.request, transferables(job.request.input))
     }
   }
 

@@ -1,11 +1,11 @@
 import { badRequest } from '../../errors.js'
 import type { RasterOptions } from '../../image/geotiff/raster-options.js'
 import type { TiffChunks } from '../../image/geotiff/tiff-writer.js'
-import { encodeNpyParts } from '../../image/npy.js'
+import { npyFileParts } from '../../image/npy.js'
 import { runDense, type DenseMode } from '../dense/run-dense.js'
 import { featuresTarget } from '../dense/targets.js'
 import type { Engine } from '../engine.js'
-import type { InputGeometry } from '../geometry.js'
+import { padding, type InputGeometry } from '../geometry.js'
 import { owning } from '../post-pool/movable.js'
 import type { RequestContext } from '../stages.js'
 import { pcaTiff } from './geotiff-output.js'
@@ -23,9 +23,12 @@ export interface FeatureMap {
 export interface FeaturesAnswer {
   /** The first image's. */
   geometry: InputGeometry
-  /** json: each image's map. */
-  maps?: FeatureMap[]
-  /** npy: the maps stacked; png: the PCA picture. */
+  /**
+   * npy and json: the answer's bytes in parts, to send one after the other (never joined: a tiled map is tens of
+   * megabytes). npy: the header, then each map as it lies; json: one part per image, written on the pool.
+   */
+  parts?: Uint8Array[]
+  /** png: the PCA picture. */
   body?: Buffer
   /** format=tiff: the PCA picture as a GeoTIFF (RGB and alpha), written tile row by tile row. One image. */
   tiff?: TiffChunks
@@ -49,12 +52,31 @@ export async function features (engine: Engine, images: Buffer[], options: { mod
     return { geometry, body: asBuffer(png) }
   }
   const maps: FeatureMap[] = results.map(({ maps: [map], geometry }) => ({ shape: [map.planes, map.height, map.width], geometry, data: map.data }))
-  if (format === 'json') return { geometry, maps }
+  if (format === 'json') return { geometry, parts: await context.times.time('postprocess', async () => featuresJson(engine, maps)) }
   const [first] = maps
   if (maps.some((m) => m.shape[1] !== first.shape[1] || m.shape[2] !== first.shape[2])) {
     throw badRequest('the images give patch grids of different sizes, which one .npy cannot stack; ' +
       'send them separately, use format=json, or set size so they match')
   }
   const shape = maps.length === 1 ? first.shape : [maps.length, ...first.shape]
-  return { geometry, body: encodeNpyParts(maps.map((m) => m.data), shape) }
+  return { geometry, parts: npyFileParts(maps.map((m) => m.data), shape) }
+}
+
+/**
+ * The JSON answer `{"model", "images": [{"shape", "input", "model_input", "features"}]}`, one part per image. The
+ * numbers are nearly all of it (a map of a million values is some 20 MB of text and half a second of work), so each
+ * image's part is written on the post-processing pool, its map moving there; the rest is a few bytes written here.
+ */
+async function featuresJson (engine: Engine, maps: FeatureMap[]): Promise<Uint8Array[]> {
+  return Promise.all(maps.map(async ({ shape, geometry, data }, i) => {
+    const { original, padded } = geometry
+    const image = JSON.stringify({
+      shape,
+      input: { width: original.width, height: original.height },
+      model_input: { width: padded.width, height: padded.height, ...padding(geometry) }
+    })
+    const before = (i === 0 ? `{"model":${JSON.stringify(engine.folder.name)},"images":[` : ',') + image.slice(0, -1) + ',"features":'
+    const after = i === maps.length - 1 ? '}]}' : '}'
+    return engine.post.run('jsonNumbers', { before, values: owning(data), after })
+  }))
 }
