@@ -506,4 +506,3 @@ t.test('with a tensor pool, handed-over pixels and batch tensors go back to it a
   t.same(Array.from(alone.tokens), expectedTokens(image(7), 0, 2))
   t.equal(recycled[2], loneBuffer)
 })
-

@@ -55,4 +55,3 @@ t.test('with recycle, feeds handed over come back after the run, with the values
   await session.run({ pixel_values: { type: 'float32', data: copied, dims: [1, 3, 32, 48] } }, ['last_hidden_state'], false, (buffer) => returned.push(buffer))
   t.equal(returned.length, 1, 'feeds that were copied, not handed over, have nothing to give back')
 })
-

@@ -91,4 +91,3 @@ t.test('many concurrent requests, batched on reused tensors, each get their own 
   const worst = Math.max(...answers.map((answer, i) => maxAbsDiff(answer, singles[order[i]])))
   t.ok(worst < 1e-5, `every answer equals its image's single answer (worst difference ${worst})`)
 })
-
