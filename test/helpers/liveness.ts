@@ -29,3 +29,22 @@ export function pollLiveness (client: LoopbackClient): { stop: () => Promise<Liv
   })()
   return { stop: async () => { running = false; await loop; return { maxWaitMs, polls, failures } } }
 }
+
+/**
+ * The liveness wait while `request` runs, polled as pollLiveness does, over up to `tries` runs of it: the run with the
+ * shortest longest wait is kept, and a run under `boundMs` ends the tries. Work that holds the event loop shows in
+ * every run; a machine busy with other processes (tap runs two test files at once on two cores) delays a poll now and
+ * then, not three times in a row.
+ */
+export async function livenessDuring<T> (client: LoopbackClient, request: () => Promise<T>, boundMs = 100, tries = 3): Promise<{ answer: T, report: LivenessReport, waits: number[] }> {
+  let best: { answer: T, report: LivenessReport } | undefined
+  const waits: number[] = []
+  for (let i = 0; i < tries && (best === undefined || best.report.maxWaitMs >= boundMs); i++) {
+    const poll = pollLiveness(client)
+    const answer = await request()
+    const report = await poll.stop()
+    waits.push(report.maxWaitMs)
+    if (best === undefined || report.maxWaitMs < best.report.maxWaitMs) best = { answer, report }
+  }
+  return { ...(best as { answer: T, report: LivenessReport }), waits }
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { decodeNpy } from '../../src/image/npy.js'
 import { patternJpeg } from '../helpers/images.js'
-import { pollLiveness } from '../helpers/liveness.js'
+import { livenessDuring } from '../helpers/liveness.js'
 import { syntheticModel } from '../helpers/models.js'
 import { LoopbackClient } from '../stress/scenarios/loopback-client.js'
 import { spawnServer } from '../stress/scenarios/server-process.js'
@@ -23,10 +23,10 @@ t.test('a large /features?format=json and a tiled /features of 176 windows keep 
   ]
   for (const { path, width, height, shape } of cases) {
     const jpeg = await patternJpeg(width, height, 5)
-    const poll = pollLiveness(poller)
-    const answer = await server.client.send(path, { body: jpeg, headers: { 'content-type': 'image/jpeg' }, timeoutMs: 600_000 })
-    const { maxWaitMs, polls, failures } = await poll.stop()
-    t.comment(`${path} ${width}×${height}: ${Math.round(answer.ms)} ms, ${answer.body.length} bytes, longest /health/live wait ${maxWaitMs.toFixed(1)} ms over ${polls} polls`)
+    const { answer, report, waits } = await livenessDuring(poller, async () =>
+      server.client.send(path, { body: jpeg, headers: { 'content-type': 'image/jpeg' }, timeoutMs: 600_000 }))
+    const { maxWaitMs, polls, failures } = report
+    t.comment(`${path} ${width}×${height}: ${Math.round(answer.ms)} ms, ${answer.body.length} bytes, longest /health/live wait ${maxWaitMs.toFixed(1)} ms over ${polls} polls (runs: ${waits.map((w) => w.toFixed(1)).join(', ')} ms)`)
     t.equal(answer.status, 200, path)
     const got = path.includes('json') ? JSON.parse(answer.body.toString('utf8')).images[0].shape : decodeNpy(answer.body).shape
     t.same(got, shape, `${path}: the whole map`)
