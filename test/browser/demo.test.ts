@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { startApp } from '../helpers/app.js'
@@ -13,19 +12,31 @@ const skip = existsSync(chromiumPath) ? false : `no ${chromiumPath}: apt-get ins
 
 const pictures = ['features', 'segment', 'depth']
 
-async function serve (t: Test, model: string): Promise<{ app: FastifyInstance, origin: string }> {
-  const app = await startApp(t, model)
-  const origin = await app.listen({ port: 0, host: '127.0.0.1' })
-  return { app, origin }
+/**
+ * One server per model folder and one Chromium for the whole file, each started at first use: a launch costs seconds
+ * of CPU, and every test opens its own page (its own browser context), so nothing a page does reaches another test.
+ */
+const servers = new Map<string, Promise<string>>()
+async function serve (model: string): Promise<string> {
+  let origin = servers.get(model)
+  if (origin === undefined) {
+    origin = startApp(t, model).then(async (app) => app.listen({ port: 0, host: '127.0.0.1' }))
+    servers.set(model, origin)
+  }
+  return origin
 }
 
-async function launch (t: Test): Promise<Browser> {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  })
-  t.teardown(async () => browser.close())
+let browser: Promise<Browser> | undefined
+async function launch (): Promise<Browser> {
+  if (browser === undefined) {
+    browser = chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync']
+    })
+    const launched = browser
+    t.teardown(async () => (await launched).close())
+  }
   return browser
 }
 
@@ -33,8 +44,9 @@ async function launch (t: Test): Promise<Browser> {
  * A page that may only talk to the service: any other request is refused and listed in `problems`, and so is
  * any script error, so that a page needing the internet or throwing cannot pass.
  */
-async function openPage (browser: Browser, origin: string, path: string): Promise<{ page: Page, problems: string[] }> {
+async function openPage (t: Test, browser: Browser, origin: string, path: string): Promise<{ page: Page, problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+  t.teardown(async () => page.close())
   const problems: string[] = []
   await page.route('**/*', async (route) => {
     const url = route.request().url()
@@ -60,9 +72,9 @@ const visiblePictures = (page: Page, keys: string[]) => page.waitForFunction(`${
 interface Picture { naturalWidth: number, naturalHeight: number }
 
 t.test('the demo page shows features, segmentation and depth for an uploaded image', { skip }, async (t) => {
-  const { origin } = await serve(t, syntheticModel({ preset: 'tiny', heads: true }))
-  const browser = await launch(t)
-  const { page, problems } = await openPage(browser, origin, '/')
+  const origin = await serve(syntheticModel({ preset: 'tiny', heads: true }))
+  const browser = await launch()
+  const { page, problems } = await openPage(t, browser, origin, '/')
 
   await page.locator('[data-fact="weights"]').filter({ hasText: 'SYNTHETIC' }).waitFor()
   t.ok(await page.locator('#synthetic').isVisible(), 'the synthetic-weights warning is shown')
@@ -109,9 +121,9 @@ t.test('the demo page shows features, segmentation and depth for an uploaded ima
 })
 
 t.test('without heads the page says so and still shows the features', { skip }, async (t) => {
-  const { origin } = await serve(t, syntheticModel({ preset: 'tiny' }))
-  const browser = await launch(t)
-  const { page, problems } = await openPage(browser, origin, '/')
+  const origin = await serve(syntheticModel({ preset: 'tiny' }))
+  const browser = await launch()
+  const { page, problems } = await openPage(t, browser, origin, '/')
   await page.locator('[data-fact="heads"]').filter({ hasText: 'none' }).waitFor()
   await page.setInputFiles('#file', { name: 'pattern.png', mimeType: 'image/png', buffer: await patternPng(96, 64) })
   await visiblePictures(page, ['features'])
@@ -123,9 +135,9 @@ t.test('without heads the page says so and still shows the features', { skip }, 
 })
 
 t.test('/docs renders every operation from the installed Swagger UI, offline', { skip }, async (t) => {
-  const { origin } = await serve(t, syntheticModel({ preset: 'tiny', heads: true }))
-  const browser = await launch(t)
-  const { page, problems } = await openPage(browser, origin, '/docs')
+  const origin = await serve(syntheticModel({ preset: 'tiny', heads: true }))
+  const browser = await launch()
+  const { page, problems } = await openPage(t, browser, origin, '/docs')
   await page.locator('.opblock').nth(8).waitFor({ timeout: 60_000 })
   const operations = await page.locator('.opblock-summary-path').allTextContents()
   t.same([...operations].map((path) => path.replace(/\u200b/g, '')).sort(),

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import tap from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 
@@ -16,3 +17,20 @@ export async function startApp (t: Teardown, model: string, env: Record<string, 
 }
 
 export const imageHeaders = (type = 'application/octet-stream'): Record<string, string> => ({ 'content-type': type })
+
+const shared = new Map<string, Promise<FastifyInstance>>()
+
+/**
+ * One app per model folder and settings for the whole test file, closed when the file ends. For tests that only send
+ * requests and read the answers (no metrics, run counts or other state read back): an app start costs about a second
+ * of CPU, and a file of such tests would otherwise pay it in each.
+ */
+export async function sharedApp (model: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const key = JSON.stringify([model, env])
+  let app = shared.get(key)
+  if (app === undefined) {
+    app = startApp(tap, model, env)
+    shared.set(key, app)
+  }
+  return app
+}

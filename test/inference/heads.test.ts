@@ -37,31 +37,32 @@ function convHead (input: string, inputChannels: number, outputs: number, output
   return g
 }
 
-async function refusal (t: Test, dir: string): Promise<string> {
-  return loadHeads(await startOrtHost(t), dir, backbone, settings, quiet).then(() => 'loaded', (error: Error) => error.message)
-}
-
 t.test('a head that does not fit the backbone stops the start, naming the head and the problem', async (t) => {
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'detection' }, convHead('patch_features', 32, 3))),
+  // One inference thread for every refusal: starting one costs a worker and onnxruntime's load, and what differs
+  // between the cases is the folder, not the thread.
+  const host = await startOrtHost(t)
+  const refusal = async (dir: string): Promise<string> =>
+    loadHeads(host, dir, backbone, settings, quiet).then(() => 'loaded', (error: Error) => error.message)
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'detection' }, convHead('patch_features', 32, 3))),
     /heads\/seg\/head\.json: "task" must be one of "segmentation", "depth", "classification", found "detection"/)
-  t.match(await refusal(t, modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 3))),
+  t.match(await refusal(modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 3))),
     /head "cls" .*: a classification head outputs probabilities \[B, K\]; this one has rank 4/)
-  t.match(await refusal(t, modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b'] }, buildClassificationHead(32, 3, 1))),
+  t.match(await refusal(modelWithHead(t, 'cls', { task: 'classification', labels: ['a', 'b'] }, buildClassificationHead(32, 3, 1))),
     /head "cls" .*: it outputs 3 classes but head\.json lists 2 labels/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, buildClassificationHead(32, 3, 1))),
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, buildClassificationHead(32, 3, 1))),
     /head "seg" .*: a segmentation head outputs a map, \[B, K, h, w\] or \[B, h, w\]; this one outputs \[B, K\]/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'], backbone: { name: 'x' } }, convHead('patch_features', 32, 1))),
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'], backbone: { name: 'x' } }, convHead('patch_features', 32, 1))),
     /"backbone\.model_type" must be a string/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 8))),
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b', 'c'] }, convHead('patch_features', 32, 8))),
     /head "seg" .*: it outputs 8 classes but head\.json lists 3 labels/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('patch_features', 64, 1))),
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('patch_features', 64, 1))),
     /head "seg" .*: input "patch_features" has 64 channels but the backbone gives 32/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('features', 32, 1))),
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a'] }, convHead('features', 32, 1))),
     /head "seg" .*: unknown input "features"; a head takes patch_features, cls_token, pixel_values/)
-  t.match(await refusal(t, modelWithHead(t, 'deep', { task: 'depth' }, convHead('patch_features', 32, 2))),
+  t.match(await refusal(modelWithHead(t, 'deep', { task: 'depth' }, convHead('patch_features', 32, 2))),
     /head "deep" .*: a depth head outputs one plane, this one outputs 2/)
-  t.match(await refusal(t, modelWithHead(t, 'deep', { task: 'depth' })), /head "deep" .*: model\.onnx is missing/)
-  t.match(await refusal(t, modelWithHead(t, 'seg', { task: 'segmentation', labels: [] }, convHead('patch_features', 32, 1))),
+  t.match(await refusal(modelWithHead(t, 'deep', { task: 'depth' })), /head "deep" .*: model\.onnx is missing/)
+  t.match(await refusal(modelWithHead(t, 'seg', { task: 'segmentation', labels: [] }, convHead('patch_features', 32, 1))),
     /needs "labels": a non-empty list/)
 
   const dir = modelWithHead(t, 'seg', { task: 'segmentation', labels: ['a', 'b'] }, convHead('patch_features', 32, 5))

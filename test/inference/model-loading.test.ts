@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { Backbone } from '../../src/inference/backbone.js'
-import { OrtHost } from '../../src/inference/ort-worker/ort-host.js'
+import type { OrtHost } from '../../src/inference/ort-worker/ort-host.js'
 import { findModelFolder } from '../../src/inference/find-model.js'
 import { ModelFolderError, readModelFolder } from '../../src/inference/model-folder.js'
 import { writeOnnx } from '../../src/synthetic/write-onnx.js'
@@ -30,15 +30,12 @@ function editJson (file: string, edit: (value: Record<string, unknown>) => void)
   writeFileSync(file, JSON.stringify(value))
 }
 
-async function loadError (dir: string, variant = 'fp32'): Promise<string> {
-  const host = await OrtHost.start()
+async function loadError (host: OrtHost, dir: string, variant = 'fp32'): Promise<string> {
   try {
     await Backbone.load(host, readModelFolder(dir, variant), { ...settings, providers: ['cpu'] }, quiet)
   } catch (error) {
     t.type(error, ModelFolderError)
     return (error as Error).message
-  } finally {
-    await host.close()
   }
   throw new Error('expected the model to be refused')
 }
@@ -85,6 +82,8 @@ t.test('variants: fp16 (float16 in and out) and int8 quantized answer close to f
 })
 
 t.test('broken folders are refused with a message naming the file and the problem', async (t) => {
+  // One inference thread for every refusal: what differs between the cases is the folder, not the thread.
+  const host = await startOrtHost(t)
   t.throws(() => readModelFolder('/nonexistent/model', 'fp32'), { message: /model folder \/nonexistent\/model does not exist/ })
 
   const noConfig = copyOf(t, base(t))
@@ -104,19 +103,19 @@ t.test('broken folders are refused with a message naming the file and the proble
 
   const noData = copyOf(t, base(t))
   rmSync(join(noData, 'onnx', 'model.onnx_data'))
-  t.match(await loadError(noData), /cannot load .*model\.onnx: .*model\.onnx_data/)
+  t.match(await loadError(host, noData), /cannot load .*model\.onnx: .*model\.onnx_data/)
 
   const wrongWidth = copyOf(t, base(t))
   editJson(join(wrongWidth, 'config.json'), (c) => { c.hidden_size = 64 })
-  t.match(await loadError(wrongWidth), /last_hidden_state has 32 channels but config\.json says hidden_size 64/)
+  t.match(await loadError(host, wrongWidth), /last_hidden_state has 32 channels but config\.json says hidden_size 64/)
 
   const wrongRegisters = copyOf(t, base(t))
   editJson(join(wrongRegisters, 'config.json'), (c) => { c.num_register_tokens = 2 })
-  t.match(await loadError(wrongRegisters), /gave 11 tokens; config\.json \(patch_size 16, num_register_tokens 2\) implies 1 \+ 2 \+ 6 = 9/)
+  t.match(await loadError(host, wrongRegisters), /gave 11 tokens; config\.json \(patch_size 16, num_register_tokens 2\) implies 1 \+ 2 \+ 6 = 9/)
 
   const wrongPatch = copyOf(t, base(t))
   editJson(join(wrongPatch, 'config.json'), (c) => { c.patch_size = 8 })
-  t.match(await loadError(wrongPatch), /patch_size 8/)
+  t.match(await loadError(host, wrongPatch), /patch_size 8/)
 
   const wrongInput = copyOf(t, base(t))
   const graph = new GraphBuilder('not_a_backbone')
@@ -124,11 +123,11 @@ t.test('broken folders are refused with a message naming the file and the proble
   graph.op1('Identity', ['image'], {}, 'last_hidden_state')
   graph.output('last_hidden_state', 'float32', [1, 3, 32, 32])
   writeOnnx(graph, join(wrongInput, 'onnx', 'model.onnx'), false)
-  t.match(await loadError(wrongInput), /no "pixel_values" input \(inputs: image\)/)
+  t.match(await loadError(host, wrongInput), /no "pixel_values" input \(inputs: image\)/)
 
   const garbage = copyOf(t, base(t))
   writeFileSync(join(garbage, 'onnx', 'model.onnx'), 'not a protobuf')
-  t.match(await loadError(garbage), /cannot load .*model\.onnx: .*Protobuf parsing failed/)
+  t.match(await loadError(host, garbage), /cannot load .*model\.onnx: .*Protobuf parsing failed/)
 })
 
 t.test('which folder serves: MODEL as a path or a name under MODELS_DIR, else the first there, else none', async (t) => {

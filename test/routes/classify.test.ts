@@ -4,7 +4,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { decodeNpy } from '../../src/image/npy.js'
 import { syntheticCategories } from '../../src/synthetic/synthetic-model.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, startApp, imageHeaders } from '../helpers/app.js'
 import { multipartBody, patternPng } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 
@@ -34,7 +34,7 @@ function near (t: Test, actual: Array<{ label: string, score: number }>, expecte
 }
 
 t.test('/classify answers what the head graph gives on /embed\'s CLS token and /features\' patch grid', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   // At 224×224 the processor's resize is the identity, so /features (native) sees the very pixels /classify does.
   const png = await patternPng(224, 224, 4)
   const cls = (await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png })).json().embeddings[0]
@@ -58,7 +58,7 @@ t.test('/classify answers what the head graph gives on /embed\'s CLS token and /
 })
 
 t.test('/classify runs at the processor size: a non-square image is resized as /embed resizes it', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(300, 180, 6)
   const cls = (await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png })).json().embeddings[0]
   const mean = (await app.inject({ method: 'POST', url: '/embed?pool=mean', headers: imageHeaders(), payload: png })).json().embeddings[0]
@@ -70,7 +70,7 @@ t.test('/classify runs at the processor size: a non-square image is resized as /
 })
 
 t.test('several images answer an array in upload order, each as alone', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const images = [await patternPng(224, 224, 1), await patternPng(160, 240, 2), await patternPng(224, 224, 3)]
   const alone: Array<{ labels: Array<{ label: string, score: number }> }> = []
   for (const image of images) alone.push((await app.inject({ method: 'POST', url: '/classify?top_k=4', headers: imageHeaders(), payload: image })).json())
@@ -84,7 +84,7 @@ t.test('several images answer an array in upload order, each as alone', async (t
 })
 
 t.test('/classify refuses a bad top_k, a head of another task and an unknown head', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(64, 64)
   const ask = async (query: string) => app.inject({ method: 'POST', url: `/classify?${query}`, headers: imageHeaders(), payload: png })
   for (const query of ['top_k=0', `top_k=${categories + 1}`, 'top_k=two', 'top_k=2.5']) {
@@ -107,7 +107,7 @@ t.test('a model without a classification head answers 404 naming the heads, and 
   t.equal(response.statusCode, 404)
   t.match(response.json().message, 'this model has no classification head; heads: depth (depth), segmentation (segmentation)')
 
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const heads = (await app.inject('/models')).json().heads
   const head = heads.find((h: { name: string }) => h.name === 'classification')
   t.same(head, { name: 'classification', task: 'classification', inputs: ['cls_token', 'patch_features'], labels })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import sharp from 'sharp'
 import { decodeNpy } from '../../src/image/npy.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, startApp, imageHeaders } from '../helpers/app.js'
 import { multipartBody, patternPng, patternRgb, rawInput } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { bilinearAt, maxAbsDiff, normaliseByHand, runBackbone, runHeadOnTokens, type ReferenceRun } from '../helpers/reference.js'
@@ -34,18 +34,18 @@ async function rawRun (width: number, height: number): Promise<{ run: ReferenceR
 }
 
 t.test('/models: family convnext, "patch" 32 (the stride), 0 registers, dim = hidden_sizes[-1], heads sized for it', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const response = await app.inject({ method: 'GET', url: '/models' })
   t.equal(response.statusCode, 200)
   const { backbone, heads } = response.json()
   t.match(backbone, { type: 'dinov3_convnext', family: 'convnext', patch_size: 32, hidden_size: 192, registers: 0, synthetic: true, input_size: { height: 224, width: 224 } })
   t.same(heads.map((h: { name: string }) => h.name).sort(), ['depth', 'segmentation'])
-  const vit = await startApp(t, syntheticModel({ preset: 'tiny' }))
+  const vit = await sharedApp(syntheticModel({ preset: 'tiny' }))
   t.match((await vit.inject({ method: 'GET', url: '/models' })).json().backbone, { type: 'dinov3_vit', family: 'vit', patch_size: 16, registers: 4 })
 })
 
 t.test('/embed: cls is row 0 of the raw graph (the normed mean of the final map); mean pools rows 1..', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(224, 224)
   const reference = await runBackbone(model, normaliseByHand(patternRgb(224, 224), 224, 224, model), 1, 224, 224)
   t.equal(reference.tokens, 1 + 7 * 7, 'a pooled token and the 7×7 grid')
@@ -74,7 +74,7 @@ t.test('/embed: cls is row 0 of the raw graph (the normed mean of the final map)
 })
 
 t.test('/features: rows 1.. reshaped to [C, h, w] with h = ceil(H/32), non-square and padded inputs too', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   for (const [width, height] of [[320, 224], [300, 200], [96, 250]]) {
     const { run, h, w, paddedWidth, paddedHeight } = await rawRun(width, height)
     t.equal(run.tokens, 1 + h * w)
@@ -90,7 +90,7 @@ t.test('/features: rows 1.. reshaped to [C, h, w] with h = ceil(H/32), non-squar
 })
 
 t.test('heads on the stride-32 grid: /depth and /segment equal the heads run by hand, resampled to the input', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const [width, height] = [300, 200]
   const png = await patternPng(width, height)
   const { run, h, w, paddedWidth, paddedHeight } = await rawRun(width, height)
@@ -126,7 +126,7 @@ t.test('heads on the stride-32 grid: /depth and /segment equal the heads run by 
 })
 
 t.test('tiling: windows on the 32 grid; inside the part only the first window covers, it is that window run alone', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const size = 400
   const rgb = patternRgb(size, size, 4)
   const png = await sharp(rgb, rawInput(size, size)).png().toBuffer()

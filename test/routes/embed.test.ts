@@ -1,7 +1,7 @@
 import t from 'tap'
 import sharp from 'sharp'
 import { decodeNpy } from '../../src/image/npy.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, imageHeaders } from '../helpers/app.js'
 import { patternPng, patternRgb } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { maxAbsDiff, normaliseByHand, runBackbone } from '../helpers/reference.js'
@@ -11,7 +11,7 @@ const channels = 32
 const registers = 4
 
 t.test('/embed at the processor size returns the CLS row of an independent ONNX Runtime run', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(224, 224)
   const reference = await runBackbone(model, normaliseByHand(patternRgb(224, 224), 224, 224, model), 1, 224, 224)
   t.equal(reference.tokens, 1 + registers + 14 * 14)
@@ -41,7 +41,7 @@ t.test('/embed at the processor size returns the CLS row of an independent ONNX 
 })
 
 t.test('format=npy is the same vector as JSON, float32 [C] for one image', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(300, 200, 2)
   const json = await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png })
   const npy = await app.inject({ method: 'POST', url: '/embed?format=npy', headers: imageHeaders(), payload: png })
@@ -53,7 +53,7 @@ t.test('format=npy is the same vector as JSON, float32 [C] for one image', async
 })
 
 t.test('/embed resizes to the processor size the way libvips does, whatever the input size', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const rgb = patternRgb(500, 375)
   const png = await sharp(rgb, { raw: { width: 500, height: 375, channels: 3 } }).png().toBuffer()
   const resized = await sharp(rgb, { raw: { width: 500, height: 375, channels: 3 } })
@@ -64,7 +64,7 @@ t.test('/embed resizes to the processor size the way libvips does, whatever the 
 })
 
 t.test('size=native pools the dense pass: aspect kept, padded to the patch grid', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const [width, height] = [100, 70]
   const png = await patternPng(width, height)
   const reference = await runBackbone(model, normaliseByHand(patternRgb(width, height), width, height, model, 112, 80), 1, 80, 112)
@@ -74,7 +74,7 @@ t.test('size=native pools the dense pass: aspect kept, padded to the patch grid'
 })
 
 t.test('timing headers on the answer', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const response = await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: await patternPng(64, 64) })
   for (const header of ['x-queue-time', 'x-inference-time', 'x-total-time', 'x-decode-time', 'x-preprocess-time', 'x-postprocess-time']) {
     const value = Number(response.headers[header])
@@ -86,7 +86,7 @@ t.test('timing headers on the answer', async (t) => {
 })
 
 t.test('pool=cls+mean typed into a URL (the + arrives as a space) still means cls+mean', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(64, 64)
   const typed = await app.inject({ method: 'POST', url: '/embed?pool=cls+mean', headers: imageHeaders(), payload: png })
   const encoded = await app.inject({ method: 'POST', url: '/embed?pool=cls%2Bmean', headers: imageHeaders(), payload: png })

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import sharp from 'sharp'
 import { decodeNpy } from '../../src/image/npy.js'
 import { SATELLITE_MEAN, SATELLITE_STD } from '../../src/synthetic/synthetic-model.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, startApp, imageHeaders } from '../helpers/app.js'
 import { patternPng, patternRgb } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { maxAbsDiff, normaliseByHand, runBackbone } from '../helpers/reference.js'
@@ -22,7 +22,7 @@ function patchRowsAsGrid (hidden: Float32Array, registers: number, channels: num
 
 async function checkNative (t: Test, options: { patch: number, registers: number, mean?: number[], std?: number[] }): Promise<void> {
   const model = syntheticModel({ preset: 'tiny', spec: { patchSize: options.patch, registers: options.registers }, mean: options.mean, std: options.std, imageSize: options.patch * 8 })
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const [width, height] = [480, 320]
   const paddedWidth = Math.ceil(width / options.patch) * options.patch
   const paddedHeight = Math.ceil(height / options.patch) * options.patch
@@ -52,7 +52,7 @@ t.test('the satellite folder gives a different answer than ImageNet normalisatio
   const png = await patternPng(64, 48)
   const answers = []
   for (const model of [imagenet, satellite]) {
-    const app = await startApp(t, model)
+    const app = await sharedApp(model)
     const response = await app.inject({ method: 'POST', url: '/features', headers: imageHeaders(), payload: png })
     answers.push(decodeNpy(response.rawPayload).data as Float32Array)
   }
@@ -80,7 +80,7 @@ t.test('size and the dense cap scale the image, keeping the aspect', async (t) =
 })
 
 t.test('format=json carries shapes and the padding; format=png is a PCA picture at the input size', async (t) => {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny' }))
+  const app = await sharedApp(syntheticModel({ preset: 'tiny' }))
   const png = await patternPng(100, 60)
   const npy = await app.inject({ method: 'POST', url: '/features', headers: imageHeaders(), payload: png })
   const json = await app.inject({ method: 'POST', url: '/features?format=json', headers: imageHeaders(), payload: png })
@@ -99,7 +99,7 @@ t.test('format=json carries shapes and the padding; format=png is a PCA picture 
 
 t.test('several images: [N, C, h, w] in upload order', async (t) => {
   const { multipartBody } = await import('../helpers/images.js')
-  const app = await startApp(t, syntheticModel({ preset: 'tiny' }))
+  const app = await sharedApp(syntheticModel({ preset: 'tiny' }))
   const images = [await patternPng(64, 48, 1), await patternPng(64, 48, 2)]
   const { body, contentType } = multipartBody(images.map((data) => ({ data })))
   const batch = decodeNpy((await app.inject({ method: 'POST', url: '/features', headers: { 'content-type': contentType }, payload: body })).rawPayload)

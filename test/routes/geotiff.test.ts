@@ -3,7 +3,7 @@ import sharp from 'sharp'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeNpy } from '../../src/image/npy.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, imageHeaders } from '../helpers/app.js'
 import { gdalGeoTiff, gdalinfo, gdalMissing, gdalPixels, gdalRotatedGeoTiff } from '../helpers/gdal.js'
 import { patternRgb, rawInput } from '../helpers/images.js'
 import { scratchDir } from '../helpers/models.js'
@@ -11,7 +11,7 @@ import { scratchDir } from '../helpers/models.js'
 import { borderedRgb, filledPng, labelsOf, model, post, utm } from '../helpers/geotiff-cases.js'
 
 t.test('/segment?format=tiff on a GeoTIFF with nodata borders: GDAL reads the same CRS, geotransform and size, and nodata where the input was nodata', { skip: gdalMissing }, async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const dir = scratchDir(t)
   const [width, height] = [300, 200]
   const { rgb, nodata } = borderedRgb(width, height, 12)
@@ -40,7 +40,7 @@ t.test('/segment?format=tiff on a GeoTIFF with nodata borders: GDAL reads the sa
 })
 
 t.test('/depth?format=tiff keeps a rotated geotransform (ModelTransformation); float32, NaN nodata, the head\'s unit', { skip: gdalMissing }, async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const dir = scratchDir(t)
   const [width, height] = [180, 140]
   const rgb = patternRgb(width, height, 5)
@@ -62,7 +62,7 @@ t.test('/depth?format=tiff keeps a rotated geotransform (ModelTransformation); f
 })
 
 t.test('a 16-bit 4-band GeoTIFF: bands and stretch pick and scale the bands exactly as documented', { skip: gdalMissing }, async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const dir = scratchDir(t)
   const [width, height, bands] = [160, 120, 4]
   const values = new Uint16Array(width * height * bands)
@@ -119,7 +119,7 @@ t.test('a 16-bit 4-band GeoTIFF: bands and stretch pick and scale the bands exac
 })
 
 t.test('format=tiff for a picture without georeferencing is a plain TIFF; bands on a PNG is a 400', { skip: gdalMissing }, async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const dir = scratchDir(t)
   const [width, height] = [120, 90]
   const png = await sharp(patternRgb(width, height, 2), rawInput(width, height)).png().toBuffer()
@@ -140,7 +140,7 @@ t.test('format=tiff for a picture without georeferencing is a plain TIFF; bands 
 })
 
 t.test('/features?format=tiff: the PCA picture as RGB plus an alpha band that is 0 on nodata', { skip: gdalMissing }, async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const dir = scratchDir(t)
   const [width, height] = [150, 110]
   const { rgb, nodata } = borderedRgb(width, height, 9)

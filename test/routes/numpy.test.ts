@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, imageHeaders } from '../helpers/app.js'
 import { multipartBody, patternPng } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 
@@ -34,7 +34,7 @@ const width = 70
 const height = 45
 
 t.test('/features?format=npy is float32 [C, h, w], value for value the JSON answer', { skip }, async (t) => {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny', heads: true }))
+  const app = await sharedApp(syntheticModel({ preset: 'tiny', heads: true }))
   const png = await patternPng(width, height)
   const npy = await app.inject({ method: 'POST', url: '/features?format=npy', headers: imageHeaders(), payload: png })
   t.equal(npy.statusCode, 200)
@@ -51,7 +51,7 @@ t.test('/features?format=npy is float32 [C, h, w], value for value the JSON answ
 })
 
 t.test('/embed?format=npy is float32 [C] for one image and [N, C] for a batch, equal to the JSON vectors', { skip }, async (t) => {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny', heads: true }))
+  const app = await sharedApp(syntheticModel({ preset: 'tiny', heads: true }))
   const first = await patternPng(width, height, 1)
   const second = await patternPng(48, 64, 2)
 
@@ -73,7 +73,7 @@ t.test('/embed?format=npy is float32 [C] for one image and [N, C] for a batch, e
 })
 
 t.test('/depth?format=npy is float32 [H, W] at the input\'s size, agreeing with its headers and /analyze', { skip }, async (t) => {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny', heads: true }))
+  const app = await sharedApp(syntheticModel({ preset: 'tiny', heads: true }))
   const png = await patternPng(width, height)
   const npy = await app.inject({ method: 'POST', url: '/depth?format=npy', headers: imageHeaders(), payload: png })
   t.equal(npy.statusCode, 200)

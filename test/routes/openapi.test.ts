@@ -77,18 +77,30 @@ function examplesOf (media: Json): unknown[] {
   return Object.values(media.examples ?? {}).map((e: Json) => e.value)
 }
 
-/** The document from the built app, checked by a real OpenAPI validator, as served and with its $refs resolved. */
-async function loadDocument (t: Test): Promise<{ document: Json, resolved: Json, app: Awaited<ReturnType<typeof startApp>> }> {
-  const app = await startApp(t, syntheticModel({ preset: 'tiny', heads: true }))
-  const response = await app.inject({ method: 'GET', url: '/openapi.json' })
-  t.equal(response.statusCode, 200)
-  const document = response.json()
-  const validator = new Validator()
-  const result = await validator.validate(structuredClone(document))
-  t.same(result.errors, undefined, 'no validation errors')
-  t.ok(result.valid, 'a valid OpenAPI document')
-  t.equal(validator.version, '3.0', 'OpenAPI 3.0')
-  return { document, resolved: validator.resolveRefs(), app }
+type Loaded = { document: Json, resolved: Json, app: Awaited<ReturnType<typeof startApp>> }
+let loaded: Promise<Loaded> | undefined
+
+/**
+ * The document from the built app, checked by a real OpenAPI validator, as served and with its $refs resolved. Built
+ * and checked once for the file, in the first test that asks (an app start and a validation cost seconds of CPU, and
+ * every test reads the same document); the app stays up until the file ends, for the tests that send requests.
+ */
+async function loadDocument (test: Test): Promise<Loaded> {
+  loaded ??= (async () => {
+    const app = await startApp(t, syntheticModel({ preset: 'tiny', heads: true }))
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' })
+    test.equal(response.statusCode, 200)
+    const document = response.json()
+    const validator = new Validator()
+    const result = await validator.validate(structuredClone(document))
+    test.same(result.errors, undefined, 'no validation errors')
+    test.ok(result.valid, 'a valid OpenAPI document')
+    test.equal(validator.version, '3.0', 'OpenAPI 3.0')
+    return { document: structuredClone(document), resolved: validator.resolveRefs(), app }
+  })()
+  const { document, resolved, app } = await loaded
+  // Each test gets its own copy, so that nothing one test does to the document reaches another.
+  return { document: structuredClone(document), resolved: structuredClone(resolved), app }
 }
 
 t.test('/openapi.json is a valid OpenAPI 3 document listing every endpoint and no other', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import sharp from 'sharp'
 import { decodeNpy } from '../../src/image/npy.js'
 import { readPngText } from '../../src/image/png.js'
-import { startApp, imageHeaders } from '../helpers/app.js'
+import { sharedApp, startApp, imageHeaders } from '../helpers/app.js'
 import { patternPng, patternRgb } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { bilinearAt, normaliseByHand, runBackbone, runHeadOnTokens } from '../helpers/reference.js'
@@ -27,7 +27,7 @@ async function reference (head: 'segmentation' | 'depth'): Promise<{ planes: Flo
 }
 
 t.test('/depth: float32 [H, W] at the input\'s exact size, equal to the head run by hand and resampled bilinearly', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(width, height)
   const response = await app.inject({ method: 'POST', url: '/depth', headers: imageHeaders(), payload: png })
   t.equal(response.statusCode, 200)
@@ -61,7 +61,7 @@ t.test('/depth: float32 [H, W] at the input\'s exact size, equal to the head run
 })
 
 t.test('/segment: label PNG at the input\'s size; argmax of bilinear logits; json counts; overlay', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(width, height)
   const response = await app.inject({ method: 'POST', url: '/segment', headers: imageHeaders(), payload: png })
   t.equal(response.statusCode, 200)
@@ -107,7 +107,7 @@ t.test('more than 256 classes: a 16-bit label PNG', async (t) => {
 })
 
 t.test('heads: unknown head 404 with the list; /models lists them', async (t) => {
-  const app = await startApp(t, model)
+  const app = await sharedApp(model)
   const png = await patternPng(64, 64)
   const unknown = await app.inject({ method: 'POST', url: '/segment?head=ade20k', headers: imageHeaders(), payload: png })
   t.equal(unknown.statusCode, 404)
