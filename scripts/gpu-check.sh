@@ -57,7 +57,8 @@ pack () {
   cp -r "$repo/node_modules/onnxruntime-node/bin/napi-v6/linux/x64" "$ort/onnxruntime-node/bin/napi-v6/linux/"
 
   local vulkan
-  vulkan=$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1 .*x86-64/ { print $NF; exit }')
+  # awk reads to the end: leaving early would kill ldconfig with SIGPIPE, which pipefail and set -e turn into exit 141.
+  vulkan=$(ldconfig -p 2>/dev/null | awk '/libvulkan\.so\.1 .*x86-64/ && found == "" { found = $NF } END { print found }')
   if [ -n "$vulkan" ]; then
     cp -L "$vulkan" "$dir/lib/libvulkan.so.1"
   else
