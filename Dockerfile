@@ -22,6 +22,10 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 ARG NPM_VERSION
 WORKDIR /app
 RUN npm install --global npm@${NPM_VERSION}
+# For the native JPEG decoder (scripts/build-native.sh); Node's own headers come with this image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev libjpeg62-turbo-dev \
+ && rm -rf /var/lib/apt/lists/*
 # .npmrc carries ignore-scripts=true: npm ci never runs onnxruntime-node's install script, which fetches the CUDA
 # provider from NuGet.
 COPY package.json package-lock.json .npmrc ./
@@ -29,12 +33,17 @@ RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
+COPY native ./native
 # tsc -b tsconfig.build.json into dist/; then tsx, typescript and tap go. The compiled server never imports them
 # (the inference worker is dist/src/inference/ort-worker/worker-main.js; tsx only serves runs from .ts sources).
+# The decoder links libjpeg-turbo (libjpeg.so.62); a copy beside it, found through its $ORIGIN run path, serves the
+# CUDA image, whose Ubuntu ships libjpeg.so.8 instead.
 RUN npm run build \
  && npm prune --omit=dev \
  && test -f dist/src/server.js \
- && test -f dist/src/inference/ort-worker/worker-main.js
+ && test -f dist/src/inference/ort-worker/worker-main.js \
+ && test -f build/native/jpeg-rgb.node \
+ && cp -L "/usr/lib/$(gcc -dumpmachine)/libjpeg.so.62" build/native/
 # onnxruntime-node ships binaries for every platform (~250 MB); keep this one's.
 RUN find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 -type d \
       ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
@@ -71,6 +80,7 @@ WORKDIR /app
 COPY --from=gpu-deps /app/package.json ./
 COPY --from=gpu-deps /app/node_modules ./node_modules
 COPY --from=gpu-deps /app/dist ./dist
+COPY --from=gpu-deps /app/build ./build
 USER 1000:1000
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
@@ -92,6 +102,7 @@ RUN mkdir /models && chown 1000:1000 /models
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 USER 1000:1000
 EXPOSE 8080
 # Ready = model loaded and warmed up. No curl in the image: Node's fetch does it.

@@ -42,6 +42,8 @@ export interface Config {
   tiledRequestTimeoutMs: number
   bodyLimitBytes: number
   maxPixels: number
+  /** Plain JPEGs decoded by build/native/jpeg-rgb.node where it is built; false: libvips decodes every image. */
+  nativeJpeg: boolean
   /** Longest side the model runs at for dense work; larger images are scaled down or tiled. */
   denseMaxSide: number
   /** Pixels per backbone batch of tiles, which bounds the attention memory of a tiled request. */
@@ -97,6 +99,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     tiledRequestTimeoutMs: read.integer('TILED_REQUEST_TIMEOUT_MS', 900_000, 1, 86_400_000),
     bodyLimitBytes: read.integer('BODY_LIMIT_MB', 100, 1, 10_000) * 1024 * 1024,
     maxPixels: read.integer('MAX_PIXELS', 150_000_000, 1, 2 ** 31),
+    nativeJpeg: read.boolean('NATIVE_JPEG', true),
     denseMaxSide: read.integer('DENSE_MAX_SIDE', 1024, 16, 16_384),
     tileBatchPixels: read.integer('TILE_BATCH_PIXELS', 1024 * 1024, 1, 2 ** 30),
     stripPixels: read.integer('STRIP_PIXELS', STRIP_PIXELS, 1, 2 ** 31),

@@ -26,6 +26,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     tiledRequestTimeoutMs: 900_000,
     bodyLimitBytes: 100 * 1024 * 1024,
     maxPixels: 150_000_000,
+    nativeJpeg: true,
     denseMaxSide: 1024,
     tileBatchPixels: 1024 * 1024,
     stripPixels: 16 * 1024 * 1024,

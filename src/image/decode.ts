@@ -2,7 +2,8 @@ import sharp, { type Metadata, type Sharp } from 'sharp'
 import { badRequest, ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
 import { GeoRaster } from './geotiff/geo-raster.js'
-import { jpegSize } from './jpeg-header.js'
+import { jpegInfo, type JpegInfo, seenSize } from './jpeg-header.js'
+import { decodeJpegNatively, decodesNatively, type NativeTarget } from './native-jpeg.js'
 import type { RasterOptions } from './geotiff/raster-options.js'
 import { type ImageFormat, sniffFormat } from './sniff-format.js'
 
@@ -13,6 +14,8 @@ export interface ImageHeader {
   height: number
   /** A TIFF that geotiff.js reads: its georeferencing and nodata, and its pixels where libvips would get them wrong. */
   raster?: GeoRaster
+  /** A JPEG whose markers were read: what decides whether the native decoder may take it. */
+  jpeg?: JpegInfo
 }
 
 /** 8-bit sRGB, 3 channels interleaved: what every model input starts from. */
@@ -27,6 +30,8 @@ export type RgbPixels = Omit<RgbImage, 'data'> & { data: Uint8Array }
 
 export interface DecodeOptions {
   maxPixels: number
+  /** Plain JPEGs go to the native decoder where it is built (the default); false: libvips decodes every image. */
+  nativeJpeg?: boolean
   /** Per request, for TIFFs: band choice and stretch to 8 bits (see geotiff/raster-options.ts). */
   raster?: RasterOptions
   /** The 8-bit RGB that nodata pixels are given: the model's mean colour, which normalises to zero. */
@@ -54,8 +59,8 @@ export async function readHeader (bytes: Buffer, options: DecodeOptions): Promis
     throw badRequest(`bands and stretch apply to TIFF images (GeoTIFFs, 16-bit, multi-band); this is ${sniffed.format}`)
   }
   if (raster?.decodesPixels === true) return withinLimit({ format: sniffed.format, width: raster.width, height: raster.height, raster }, options)
-  const jpeg = sniffed.format === 'jpeg' ? jpegSize(bytes) : undefined
-  if (jpeg !== undefined) return withinLimit({ format: sniffed.format, ...jpeg }, options)
+  const jpeg = sniffed.format === 'jpeg' ? jpegInfo(bytes) : undefined
+  if (jpeg !== undefined) return withinLimit({ format: sniffed.format, ...seenSize(jpeg), jpeg }, options)
   let metadata: Metadata
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata()
@@ -99,21 +104,33 @@ async function toRgb (pipeline: Sharp, format: ImageFormat): Promise<RgbImage> {
 
 /** Decodes the whole image, resized as planned (libjpeg shrinks on load where the plan halves the size or more). */
 export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions): Promise<RgbImage> {
+  const target = options.nativeJpeg === false ? undefined : nativeTarget(header, plan)
+  const native = target === undefined ? undefined : await decodeJpegNatively(bytes, target)
+  if (native !== undefined) return native
   let pipeline = header.raster?.decodesPixels === true
     ? sharp(await header.raster.readRgb(0, header.height), { raw: { width: header.width, height: header.height, channels: 3 }, limitInputPixels: options.maxPixels })
     : open(bytes, options)
   if (plan.kind !== 'none' && (plan.width !== header.width || plan.height !== header.height)) {
     pipeline = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: plan.kernel })
   }
-  if (plan.kind === 'cover-crop') {
-    pipeline = pipeline.extract({
-      left: Math.floor((plan.width - plan.crop.width) / 2),
-      top: Math.floor((plan.height - plan.crop.height) / 2),
-      width: plan.crop.width,
-      height: plan.crop.height
-    })
-  }
+  if (plan.kind === 'cover-crop') pipeline = pipeline.extract(centreCrop(plan))
   return toRgb(pipeline, header.format)
+}
+
+/** The plan as the native JPEG decoder takes it, where it may take this image at all. */
+function nativeTarget (header: ImageHeader, plan: ResizePlan): NativeTarget | undefined {
+  const kernel = plan.kind === 'none' ? 'linear' : plan.kernel
+  if (!decodesNatively(header.jpeg, kernel)) return undefined
+  if (plan.kind === 'none') {
+    return { width: header.width, height: header.height, kernel, crop: { left: 0, top: 0, width: header.width, height: header.height } }
+  }
+  const crop = plan.kind === 'cover-crop' ? centreCrop(plan) : { left: 0, top: 0, width: plan.width, height: plan.height }
+  return { width: plan.width, height: plan.height, kernel, crop }
+}
+
+/** The processor's centre crop of the resized image. */
+function centreCrop (plan: Extract<ResizePlan, { kind: 'cover-crop' }>): { left: number, top: number, width: number, height: number } {
+  return { left: Math.floor((plan.width - plan.crop.width) / 2), top: Math.floor((plan.height - plan.crop.height) / 2), ...plan.crop }
 }
 
 /**

@@ -1,14 +1,37 @@
+/** What the markers say about a JPEG: its stored size, EXIF orientation, and whether it embeds an ICC profile. */
+export interface JpegInfo {
+  /** As stored, before the orientation turns it. */
+  width: number
+  height: number
+  orientation: number
+  iccProfile: boolean
+}
+
 /**
  * A JPEG's size as the client sees it (EXIF orientation applied), read from its markers without libvips: the
  * header read comes before every decode, and libvips' costs half a millisecond of CPU for a small photo (a tenth of
- * decoding it). Anything unusual (no frame header before the scan, a height left to a DNL marker, an orientation
- * outside 1–8) gives undefined, and the caller asks libvips instead.
+ * decoding it). Anything unusual gives undefined, and the caller asks libvips instead.
  */
 export function jpegSize (bytes: Buffer): { width: number, height: number } | undefined {
+  const info = jpegInfo(bytes)
+  return info === undefined ? undefined : seenSize(info)
+}
+
+/** Orientations 5 to 8 turn the picture a quarter: the client sees it with its sides swapped. */
+export function seenSize (info: JpegInfo): { width: number, height: number } {
+  return info.orientation >= 5 ? { width: info.height, height: info.width } : { width: info.width, height: info.height }
+}
+
+/**
+ * Walks the markers up to the first scan. Undefined for anything unusual: no frame header before the scan, a
+ * height left to a DNL marker, an orientation outside 1–8.
+ */
+export function jpegInfo (bytes: Buffer): JpegInfo | undefined {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined
   let size: { width: number, height: number } | undefined
   let orientation = 1
   let exifSeen = false
+  let iccProfile = false
   let at = 2
   while (at + 4 <= bytes.length) {
     if (bytes[at] !== 0xff) return undefined
@@ -29,12 +52,13 @@ export function jpegSize (bytes: Buffer): { width: number, height: number } | un
       const found = exifOrientation(bytes.subarray(body + 6, body + length - 2))
       if (found === undefined) return undefined
       orientation = found
+    } else if (marker === 0xe2 && length - 2 >= 12 && bytes.toString('latin1', body, body + 12) === 'ICC_PROFILE\0') {
+      iccProfile = true
     }
     at = body + length - 2
   }
   if (size === undefined) return undefined
-  // Orientations 5 to 8 turn the picture a quarter: the client sees it with its sides swapped.
-  return orientation >= 5 ? { width: size.height, height: size.width } : size
+  return { ...size, orientation, iccProfile }
 }
 
 /** SOF0–SOF15, without DHT (C4), JPG (C8) and DAC (CC), which share the range. */

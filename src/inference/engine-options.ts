@@ -6,7 +6,7 @@ export function engineOptionsFromConfig (config: Readonly<Config>): EngineOption
   return {
     session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
     batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs, incomingWaitMs: config.incomingWaitMs },
-    decode: { maxPixels: config.maxPixels },
+    decode: { maxPixels: config.maxPixels, nativeJpeg: config.nativeJpeg },
     denseMaxSide: config.denseMaxSide,
     preprocessNice: config.preprocessNice,
     tileBatchPixels: config.tileBatchPixels,

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import sharp from 'sharp'
 import type { Config } from '../config.js'
 import { ServiceError, badRequest } from '../errors.js'
+import { nativeJpeg } from '../image/native-jpeg.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +20,9 @@ declare module 'fastify' {
 export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   // libvips' operation cache keeps recent decoded images for reuse; a server never decodes the same upload twice.
   sharp.cache(false)
+  if (config.nativeJpeg && nativeJpeg.module === undefined) {
+    app.log.info({ reason: nativeJpeg.unavailable }, 'the native JPEG decoder is not in use: every image is decoded with sharp')
+  }
   // Every POST takes an image: Fastify's JSON and text parsers would only turn a wrong upload into a confusing 400.
   app.removeAllContentTypeParsers()
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {

@@ -105,7 +105,16 @@ t.test('the build uses the CI commands: npm ci, npm run build, then prune the de
   }
   // eslint-disable-next-line no-template-curly-in-string -- a Dockerfile ${ARG}, expanded by the test
   t.equal(expand('${NPM_VERSION}').split('.')[0], '11', 'npm 11, which honours allowScripts as in CI')
-  t.match(packageJson.scripts.build, /^tsc -b tsconfig\.build\.json$/)
+  t.match(packageJson.scripts.build, /^bash scripts\/build-native\.sh && tsc -b tsconfig\.build\.json$/)
+  t.match(text, /test -f build\/native\/jpeg-rgb\.node/, 'the image fails to build without its native JPEG decoder')
+})
+
+t.test('both images carry the native JPEG decoder and a libjpeg beside it', async (t) => {
+  for (const name of ['cpu', 'gpu']) {
+    t.ok(all(stage(name), 'COPY').some((c) => /--from=\S+\s+\/app\/build\s/.test(c)), `${name}: build/ copied from a build stage`)
+  }
+  t.match(stages.flatMap((s) => all(s, 'RUN')).join('\n'), /cp -L "[^"]*libjpeg\.so\.62" build\/native\//)
+  t.ok(all(stage('build'), 'COPY').some((c) => /^native\s/.test(c)), 'native/ is in the build context')
 })
 
 t.test('the GPU target gets onnxruntime-node\'s CUDA provider from its install script', async (t) => {

@@ -1,0 +1,311 @@
+/*
+ * A JPEG decoded straight to the model's input size: libjpeg-turbo decodes (scaling by 1/2, 1/4 or 1/8 in the DCT
+ * where the resize allows, as sharp does), then one separable resample in floats writes the RGB bytes. Runs on
+ * libuv's thread pool, off the event loop. Anything this path does not treat as libvips would (CMYK, warnings
+ * such as a truncated file, enlarging, more than MAX_DECODED_PIXELS) is refused with code "ERR_NATIVE_JPEG_REFUSED",
+ * and the caller decodes with sharp instead.
+ */
+#include <node_api.h>
+#include <stdio.h>
+#include <jpeglib.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+enum kernel { KERNEL_LINEAR = 0, KERNEL_CUBIC = 1, KERNEL_LANCZOS3 = 2 };
+
+/* The whole decoded image and a float copy of its rows are held at once: larger ones go to sharp, which streams. */
+#define MAX_DECODED_PIXELS (1 << 22)
+
+struct job {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref input_ref;
+  const unsigned char *input;
+  size_t input_length;
+  int width, height;           /* resized size */
+  int crop_left, crop_top, crop_width, crop_height;
+  enum kernel kernel;
+  unsigned char *output;       /* crop_width × crop_height × 3 */
+  char error[JMSG_LENGTH_MAX + 64];
+};
+
+struct decoder_error {
+  struct jpeg_error_mgr base;
+  jmp_buf escape;
+  int warnings;
+};
+
+static void on_error (j_common_ptr info) {
+  longjmp(((struct decoder_error *) info->err)->escape, 1);
+}
+
+static void on_message (j_common_ptr info, int level) {
+  /* Level -1 is a warning about corrupt data (a truncated file among them): libvips fails on those. */
+  if (level < 0) ((struct decoder_error *) info->err)->warnings++;
+}
+
+static double filter (enum kernel kernel, double x) {
+  x = fabs(x);
+  switch (kernel) {
+    case KERNEL_LINEAR:
+      return x < 1 ? 1 - x : 0;
+    case KERNEL_CUBIC: /* Catmull-Rom, as libvips' cubic */
+      if (x < 1) return (1.5 * x - 2.5) * x * x + 1;
+      if (x < 2) return ((-0.5 * x + 2.5) * x - 4) * x + 2;
+      return 0;
+    case KERNEL_LANCZOS3:
+      if (x == 0) return 1;
+      if (x >= 3) return 0;
+      return 3 * sin(M_PI * x) * sin(M_PI * x / 3) / (M_PI * M_PI * x * x);
+  }
+  return 0;
+}
+
+static double support_of (enum kernel kernel) {
+  return kernel == KERNEL_LINEAR ? 1 : kernel == KERNEL_CUBIC ? 2 : 3;
+}
+
+/* For each output position, the first input index, the tap count and normalised weights (edges extended). */
+struct taps {
+  int count;
+  int *first;
+  float *weights; /* out × count */
+};
+
+static int make_taps (struct taps *taps, int in, int out, enum kernel kernel) {
+  const double scale = (double) in / out;
+  const double stretch = scale > 1 ? scale : 1;
+  const double support = support_of(kernel) * stretch;
+  taps->count = (int) ceil(2 * support) + 1;
+  taps->first = malloc(sizeof(int) * out);
+  taps->weights = malloc(sizeof(float) * out * taps->count);
+  if (taps->first == NULL || taps->weights == NULL) return 0;
+  for (int i = 0; i < out; i++) {
+    const double centre = (i + 0.5) * scale;
+    const int first = (int) floor(centre - support + 0.5);
+    double sum = 0;
+    float *w = taps->weights + i * taps->count;
+    for (int k = 0; k < taps->count; k++) {
+      w[k] = (float) filter(kernel, (first + k + 0.5 - centre) / stretch);
+      sum += w[k];
+    }
+    for (int k = 0; k < taps->count; k++) w[k] = (float) (w[k] / sum);
+    taps->first[i] = first;
+  }
+  return 1;
+}
+
+static void free_taps (struct taps *taps) {
+  free(taps->first);
+  free(taps->weights);
+}
+
+static inline int clamp_index (int i, int size) {
+  return i < 0 ? 0 : i >= size ? size - 1 : i;
+}
+
+static inline unsigned char to_byte (float v) {
+  return v <= 0 ? 0 : v >= 255 ? 255 : (unsigned char) (v + 0.5f);
+}
+
+/* The decoded image (rgb, in_w × in_h) resampled to width × height, then the crop rectangle written out. */
+static int resample (struct job *job, const unsigned char *rgb, int in_w, int in_h) {
+  struct taps across = { 0 }, down = { 0 };
+  float *rows = NULL;
+  int ok = 0;
+  if (!make_taps(&across, in_w, job->width, job->kernel) || !make_taps(&down, in_h, job->height, job->kernel)) goto done;
+  /* Horizontal pass over every input row, only for the output columns inside the crop. */
+  const int cw = job->crop_width;
+  rows = malloc(sizeof(float) * (size_t) in_h * cw * 3);
+  if (rows == NULL) goto done;
+  for (int y = 0; y < in_h; y++) {
+    const unsigned char *line = rgb + (size_t) y * in_w * 3;
+    float *target = rows + (size_t) y * cw * 3;
+    for (int x = 0; x < cw; x++) {
+      const int ox = x + job->crop_left;
+      const float *w = across.weights + ox * across.count;
+      float r = 0, g = 0, b = 0;
+      for (int k = 0; k < across.count; k++) {
+        const unsigned char *p = line + clamp_index(across.first[ox] + k, in_w) * 3;
+        r += w[k] * p[0];
+        g += w[k] * p[1];
+        b += w[k] * p[2];
+      }
+      target[x * 3] = r;
+      target[x * 3 + 1] = g;
+      target[x * 3 + 2] = b;
+    }
+  }
+  /* Vertical pass, only for the output rows inside the crop. */
+  for (int y = 0; y < job->crop_height; y++) {
+    const int oy = y + job->crop_top;
+    const float *w = down.weights + oy * down.count;
+    unsigned char *target = job->output + (size_t) y * cw * 3;
+    for (int x = 0; x < cw * 3; x++) {
+      float sum = 0;
+      for (int k = 0; k < down.count; k++) sum += w[k] * rows[(size_t) clamp_index(down.first[oy] + k, in_h) * cw * 3 + x];
+      target[x] = to_byte(sum);
+    }
+  }
+  ok = 1;
+done:
+  free(rows);
+  free_taps(&across);
+  free_taps(&down);
+  return ok;
+}
+
+/* sharp's shrink-on-load for JPEG: the largest of 8, 4, 2 that the smaller of the two reductions reaches. */
+static int dct_shrink (int in_w, int in_h, int out_w, int out_h) {
+  const double shrink = fmin((double) in_w / out_w, (double) in_h / out_h);
+  return shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
+}
+
+static void decode (napi_env env, void *data) {
+  (void) env;
+  struct job *job = data;
+  struct jpeg_decompress_struct info;
+  struct decoder_error error;
+  unsigned char *rgb = NULL;
+  info.err = jpeg_std_error(&error.base);
+  error.base.error_exit = on_error;
+  error.base.emit_message = on_message;
+  error.warnings = 0;
+  if (setjmp(error.escape)) {
+    char message[JMSG_LENGTH_MAX];
+    error.base.format_message((j_common_ptr) &info, message);
+    snprintf(job->error, sizeof job->error, "refused: %s", message);
+    jpeg_destroy_decompress(&info);
+    free(rgb);
+    return;
+  }
+  jpeg_create_decompress(&info);
+  jpeg_mem_src(&info, job->input, (unsigned long) job->input_length);
+  jpeg_read_header(&info, TRUE);
+  if (info.jpeg_color_space != JCS_YCbCr && info.jpeg_color_space != JCS_GRAYSCALE && info.jpeg_color_space != JCS_RGB) {
+    snprintf(job->error, sizeof job->error, "refused: colour space %d", (int) info.jpeg_color_space);
+    jpeg_destroy_decompress(&info);
+    return;
+  }
+  if ((unsigned) job->width > info.image_width || (unsigned) job->height > info.image_height) {
+    /* libvips enlarges with its affine transform, whose pixel centres this resampler does not copy. */
+    snprintf(job->error, sizeof job->error, "refused: enlarging %u×%u to %d×%d", info.image_width, info.image_height, job->width, job->height);
+    jpeg_destroy_decompress(&info);
+    return;
+  }
+  info.out_color_space = JCS_RGB;
+  info.scale_num = 1;
+  info.scale_denom = dct_shrink(info.image_width, info.image_height, job->width, job->height);
+  jpeg_calc_output_dimensions(&info);
+  if ((double) info.output_width * info.output_height > MAX_DECODED_PIXELS) {
+    snprintf(job->error, sizeof job->error, "refused: %u×%u decoded pixels", info.output_width, info.output_height);
+    jpeg_destroy_decompress(&info);
+    return;
+  }
+  jpeg_start_decompress(&info);
+  const int in_w = info.output_width, in_h = info.output_height;
+  rgb = malloc((size_t) in_w * in_h * 3);
+  if (rgb == NULL) {
+    snprintf(job->error, sizeof job->error, "out of memory");
+    jpeg_destroy_decompress(&info);
+    return;
+  }
+  while (info.output_scanline < info.output_height) {
+    JSAMPROW row = rgb + (size_t) info.output_scanline * in_w * 3;
+    jpeg_read_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_decompress(&info);
+  jpeg_destroy_decompress(&info);
+  if (error.warnings > 0) {
+    snprintf(job->error, sizeof job->error, "refused: %d warning(s) while decoding", error.warnings);
+  } else if (in_w == job->width && in_h == job->height && job->crop_width == in_w && job->crop_height == in_h) {
+    job->output = rgb; /* nothing to resample */
+    rgb = NULL;
+  } else {
+    job->output = malloc((size_t) job->crop_width * job->crop_height * 3);
+    if (job->output == NULL || !resample(job, rgb, in_w, in_h)) snprintf(job->error, sizeof job->error, "out of memory");
+  }
+  free(rgb);
+}
+
+static void free_output (napi_env env, void *data, void *hint) {
+  (void) env;
+  (void) hint;
+  free(data);
+}
+
+static void settle (napi_env env, napi_status status, void *data) {
+  struct job *job = data;
+  napi_value result;
+  if (status == napi_ok && job->error[0] == '\0') {
+    napi_create_external_buffer(env, (size_t) job->crop_width * job->crop_height * 3, job->output, free_output, NULL, &result);
+    job->output = NULL;
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value message, code;
+    const int refused = strncmp(job->error, "refused: ", 9) == 0;
+    napi_create_string_utf8(env, job->error[0] != '\0' ? job->error : "cancelled", NAPI_AUTO_LENGTH, &message);
+    napi_create_string_utf8(env, refused ? "ERR_NATIVE_JPEG_REFUSED" : "ERR_NATIVE_JPEG", NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, message, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  free(job->output);
+  napi_delete_reference(env, job->input_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static int32_t int_argument (napi_env env, napi_value value) {
+  int32_t n = 0;
+  napi_get_value_int32(env, value, &n);
+  return n;
+}
+
+/* decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight): Promise<Buffer> */
+static napi_value start (napi_env env, napi_callback_info call) {
+  size_t argc = 8;
+  napi_value argv[8], promise, name;
+  napi_get_cb_info(env, call, &argc, argv, NULL, NULL);
+  bool typed = false;
+  if (argc == 8) napi_is_typedarray(env, argv[0], &typed);
+  if (!typed) {
+    napi_throw_type_error(env, NULL, "decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight)");
+    return NULL;
+  }
+  struct job *job = calloc(1, sizeof *job);
+  napi_typedarray_type type;
+  void *bytes;
+  napi_get_typedarray_info(env, argv[0], &type, &job->input_length, &bytes, NULL, NULL);
+  job->input = bytes;
+  job->width = int_argument(env, argv[1]);
+  job->height = int_argument(env, argv[2]);
+  job->kernel = (enum kernel) int_argument(env, argv[3]);
+  job->crop_left = int_argument(env, argv[4]);
+  job->crop_top = int_argument(env, argv[5]);
+  job->crop_width = int_argument(env, argv[6]);
+  job->crop_height = int_argument(env, argv[7]);
+  if (type != napi_uint8_array || job->width < 1 || job->height < 1 || job->kernel < KERNEL_LINEAR || job->kernel > KERNEL_LANCZOS3 ||
+      job->crop_left < 0 || job->crop_top < 0 || job->crop_width < 1 || job->crop_height < 1 ||
+      job->crop_left + job->crop_width > job->width || job->crop_top + job->crop_height > job->height) {
+    free(job);
+    napi_throw_range_error(env, NULL, "decode: a size, kernel or crop out of range");
+    return NULL;
+  }
+  napi_create_reference(env, argv[0], 1, &job->input_ref);
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "jpeg-rgb", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, decode, settle, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+static napi_value init (napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "decode", NAPI_AUTO_LENGTH, start, NULL, &fn);
+  napi_set_named_property(env, exports, "decode", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ResizeKernel } from '../inference/processor.js'
+import type { RgbImage } from './decode.js'
+import type { JpegInfo } from './jpeg-header.js'
+
+/** build/native/jpeg-rgb.node (scripts/build-native.sh): a JPEG decoded and resampled on libuv's pool. */
+interface JpegRgbModule {
+  decode: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number) => Promise<Buffer>
+}
+
+/** Where the native decoder is: the kernels it resamples with, in its own numbering. */
+const kernelNumber: Partial<Record<ResizeKernel, number>> = { linear: 0, cubic: 1, lanczos3: 2 }
+
+/** The model-input rectangle wanted: the image resized to `width`×`height`, then the `crop` cut out of it. */
+export interface NativeTarget {
+  width: number
+  height: number
+  kernel: ResizeKernel
+  crop: { left: number, top: number, width: number, height: number }
+}
+
+/** The module, or why there is none (logged once at start-up). */
+export const nativeJpeg: { module?: JpegRgbModule, unavailable?: string } = load()
+
+function load (): { module?: JpegRgbModule, unavailable?: string } {
+  // From src/image/ (tsx) or dist/src/image/ (compiled): the project root is two or three folders up.
+  const here = dirname(fileURLToPath(import.meta.url))
+  const file = [join(here, '..', '..', 'build', 'native', 'jpeg-rgb.node'), join(here, '..', '..', '..', 'build', 'native', 'jpeg-rgb.node')].find(existsSync)
+  if (file === undefined) return { unavailable: 'build/native/jpeg-rgb.node is not built (scripts/build-native.sh)' }
+  try {
+    return { module: createRequire(import.meta.url)(file) as JpegRgbModule }
+  } catch (error) {
+    return { unavailable: `build/native/jpeg-rgb.node does not load: ${(error as Error).message}` }
+  }
+}
+
+/**
+ * Whether the native decoder gives what libvips would: orientation 1 (nothing to turn) and no ICC profile (sharp
+ * converts embedded profiles to sRGB; the native path does not). CMYK and damaged files it refuses by itself.
+ */
+export function decodesNatively (info: JpegInfo | undefined, kernel: ResizeKernel): info is JpegInfo {
+  return nativeJpeg.module !== undefined && info !== undefined && info.orientation === 1 && !info.iccProfile && kernelNumber[kernel] !== undefined
+}
+
+/**
+ * The JPEG decoded straight to the target (sharp's shrink-on-load rule, then one resample in floats: within one
+ * level of libvips' pixels). Undefined where the decoder refuses the file (CMYK, any warning such as truncation),
+ * so that sharp decodes it and words the error.
+ */
+export async function decodeJpegNatively (bytes: Buffer, target: NativeTarget): Promise<RgbImage | undefined> {
+  const module = nativeJpeg.module
+  const kernel = kernelNumber[target.kernel]
+  if (module === undefined || kernel === undefined) return undefined
+  const { crop } = target
+  try {
+    const data = await module.decode(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height)
+    return { data, width: crop.width, height: crop.height }
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_NATIVE_JPEG_REFUSED') return undefined
+    throw error
+  }
+}
