@@ -239,9 +239,14 @@ static void free_output (napi_env env, void *data, void *hint) {
 static void settle (napi_env env, napi_status status, void *data) {
   struct job *job = data;
   napi_value result;
+  const size_t length = (size_t) job->crop_width * job->crop_height * 3;
   if (status == napi_ok && job->error[0] == '\0') {
-    napi_create_external_buffer(env, (size_t) job->crop_width * job->crop_height * 3, job->output, free_output, NULL, &result);
-    job->output = NULL;
+    if (napi_create_external_buffer(env, length, job->output, free_output, NULL, &result) == napi_ok) {
+      job->output = NULL;
+    } else {
+      /* Where external buffers are not allowed (a V8 sandbox), a copy. */
+      napi_create_buffer_copy(env, length, job->output, NULL, &result);
+    }
     napi_resolve_deferred(env, job->deferred, result);
   } else {
     napi_value message, code;
@@ -275,6 +280,10 @@ static napi_value start (napi_env env, napi_callback_info call) {
     return NULL;
   }
   struct job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "decode: out of memory");
+    return NULL;
+  }
   napi_typedarray_type type;
   void *bytes;
   napi_get_typedarray_info(env, argv[0], &type, &job->input_length, &bytes, NULL, NULL);

@@ -151,3 +151,22 @@ t.test('/embed of a JPEG: the native pixels, through the model, against libvips\
   const cosine = a.reduce((sum, v, i) => sum + v * b[i], 0) / Math.hypot(...a) / Math.hypot(...b)
   t.ok(cosine > 0.9999, `the two embeddings agree (cosine ${cosine.toFixed(6)})`)
 })
+
+t.test('damaged files never crash it: each is decoded or refused', async (t) => {
+  const bytes = await jpeg(160, 120, { progressive: true })
+  let seed = 7
+  const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const outcomes = { decoded: 0, refused: 0 }
+  for (let i = 0; i < 300; i++) {
+    const damaged = Buffer.from(i % 2 === 0 ? bytes : bytes.subarray(0, 2 + Math.floor(random() * (bytes.length - 2))))
+    for (let k = 0; k < 4; k++) damaged[Math.floor(damaged.length / 2 + random() * (damaged.length / 2))] = Math.floor(random() * 256)
+    try {
+      await module.decode(damaged, 100, 75, i % 3, 0, 0, 100, 75)
+      outcomes.decoded++
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_NATIVE_JPEG_REFUSED') throw error
+      outcomes.refused++
+    }
+  }
+  t.equal(outcomes.decoded + outcomes.refused, 300, JSON.stringify(outcomes))
+})
