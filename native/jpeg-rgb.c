@@ -28,6 +28,12 @@ struct job {
   int crop_left, crop_top, crop_width, crop_height;
   enum kernel kernel;
   unsigned char *output;       /* crop_width × crop_height × 3 */
+  /* Optional: the model's input tensor (3 planes of padded_width × padded_height), written through the per-channel
+   * normalisation table (3 × 256 floats) instead of handing the bytes back. */
+  float *tensor;
+  const float *table;
+  int padded_width, padded_height;
+  napi_ref tensor_ref, table_ref;
   char error[JMSG_LENGTH_MAX + 64];
 };
 
@@ -157,6 +163,25 @@ done:
   return ok;
 }
 
+/* The crop's bytes → the tensor's planes, the padding beyond them zero (the mean after normalisation). */
+static void normalise (struct job *job) {
+  const size_t plane = (size_t) job->padded_width * job->padded_height;
+  for (int c = 0; c < 3; c++) {
+    const float *lut = job->table + c * 256;
+    float *out = job->tensor + c * plane;
+    for (int y = 0; y < job->padded_height; y++) {
+      float *row = out + (size_t) y * job->padded_width;
+      if (y >= job->crop_height) {
+        memset(row, 0, sizeof(float) * job->padded_width);
+        continue;
+      }
+      const unsigned char *in = job->output + (size_t) y * job->crop_width * 3 + c;
+      for (int x = 0; x < job->crop_width; x++) row[x] = lut[in[x * 3]];
+      if (job->padded_width > job->crop_width) memset(row + job->crop_width, 0, sizeof(float) * (job->padded_width - job->crop_width));
+    }
+  }
+}
+
 /* sharp's shrink-on-load for JPEG: the largest of 8, 4, 2 that the smaller of the two reductions reaches. */
 static int dct_shrink (int in_w, int in_h, int out_w, int out_h) {
   const double shrink = fmin((double) in_w / out_w, (double) in_h / out_h);
@@ -228,6 +253,7 @@ static void decode (napi_env env, void *data) {
     if (job->output == NULL || !resample(job, rgb, in_w, in_h)) snprintf(job->error, sizeof job->error, "out of memory");
   }
   free(rgb);
+  if (job->error[0] == '\0' && job->tensor != NULL) normalise(job);
 }
 
 static void free_output (napi_env env, void *data, void *hint) {
@@ -240,7 +266,10 @@ static void settle (napi_env env, napi_status status, void *data) {
   struct job *job = data;
   napi_value result;
   const size_t length = (size_t) job->crop_width * job->crop_height * 3;
-  if (status == napi_ok && job->error[0] == '\0') {
+  if (status == napi_ok && job->error[0] == '\0' && job->tensor != NULL) {
+    napi_get_reference_value(env, job->tensor_ref, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else if (status == napi_ok && job->error[0] == '\0') {
     if (napi_create_external_buffer(env, length, job->output, free_output, NULL, &result) == napi_ok) {
       job->output = NULL;
     } else {
@@ -257,6 +286,8 @@ static void settle (napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, job->deferred, result);
   }
   free(job->output);
+  if (job->tensor_ref != NULL) napi_delete_reference(env, job->tensor_ref);
+  if (job->table_ref != NULL) napi_delete_reference(env, job->table_ref);
   napi_delete_reference(env, job->input_ref);
   napi_delete_async_work(env, job->work);
   free(job);
@@ -268,15 +299,36 @@ static int32_t int_argument (napi_env env, napi_value value) {
   return n;
 }
 
-/* decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight): Promise<Buffer> */
-static napi_value start (napi_env env, napi_callback_info call) {
-  size_t argc = 8;
-  napi_value argv[8], promise, name;
-  napi_get_cb_info(env, call, &argc, argv, NULL, NULL);
+/* A Float32Array argument: its data and length, or NULL where it is something else. */
+static float *float_array (napi_env env, napi_value value, size_t *length) {
   bool typed = false;
-  if (argc == 8) napi_is_typedarray(env, argv[0], &typed);
+  napi_typedarray_type type;
+  void *data = NULL;
+  napi_is_typedarray(env, value, &typed);
+  if (!typed) return NULL;
+  napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL);
+  return type == napi_float32_array ? data : NULL;
+}
+
+static const char *const usage[] = {
+  "decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight)",
+  "decodeToTensor(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight, tensor: Float32Array, table: Float32Array, paddedWidth, paddedHeight)"
+};
+
+/*
+ * decode(...): Promise<Buffer>, the crop's RGB bytes; decodeToTensor(..., tensor, table, paddedWidth, paddedHeight):
+ * Promise<Float32Array>, the tensor, written. The function's data tells which (0 or 1).
+ */
+static napi_value start (napi_env env, napi_callback_info call) {
+  size_t argc = 12;
+  napi_value argv[12], promise, name;
+  void *which;
+  napi_get_cb_info(env, call, &argc, argv, NULL, &which);
+  const int to_tensor = which != NULL;
+  bool typed = false;
+  if (argc == (to_tensor ? 12u : 8u)) napi_is_typedarray(env, argv[0], &typed);
   if (!typed) {
-    napi_throw_type_error(env, NULL, "decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight)");
+    napi_throw_type_error(env, NULL, usage[to_tensor]);
     return NULL;
   }
   struct job *job = calloc(1, sizeof *job);
@@ -302,6 +354,22 @@ static napi_value start (napi_env env, napi_callback_info call) {
     napi_throw_range_error(env, NULL, "decode: a size, kernel or crop out of range");
     return NULL;
   }
+  if (to_tensor) {
+    size_t tensor_length = 0, table_length = 0;
+    job->tensor = float_array(env, argv[8], &tensor_length);
+    job->table = float_array(env, argv[9], &table_length);
+    job->padded_width = int_argument(env, argv[10]);
+    job->padded_height = int_argument(env, argv[11]);
+    if (job->tensor == NULL || job->table == NULL || table_length != 3 * 256 ||
+        job->padded_width < job->crop_width || job->padded_height < job->crop_height ||
+        tensor_length < (size_t) 3 * job->padded_width * job->padded_height) {
+      free(job);
+      napi_throw_range_error(env, NULL, "decode: the tensor must be a Float32Array of 3 padded planes, the table 768 floats");
+      return NULL;
+    }
+    napi_create_reference(env, argv[8], 1, &job->tensor_ref);
+    napi_create_reference(env, argv[9], 1, &job->table_ref);
+  }
   napi_create_reference(env, argv[0], 1, &job->input_ref);
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "jpeg-rgb", NAPI_AUTO_LENGTH, &name);
@@ -311,9 +379,12 @@ static napi_value start (napi_env env, napi_callback_info call) {
 }
 
 static napi_value init (napi_env env, napi_value exports) {
+  static int tensor_flag = 1;
   napi_value fn;
   napi_create_function(env, "decode", NAPI_AUTO_LENGTH, start, NULL, &fn);
   napi_set_named_property(env, exports, "decode", fn);
+  napi_create_function(env, "decodeToTensor", NAPI_AUTO_LENGTH, start, &tensor_flag, &fn);
+  napi_set_named_property(env, exports, "decodeToTensor", fn);
   return exports;
 }
 

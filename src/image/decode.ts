@@ -3,7 +3,7 @@ import { badRequest, ServiceError } from '../errors.js'
 import type { ResizeKernel } from '../inference/processor.js'
 import { GeoRaster } from './geotiff/geo-raster.js'
 import { jpegInfo, type JpegInfo, seenSize } from './jpeg-header.js'
-import { decodeJpegNatively, decodesNatively, type NativeTarget } from './native-jpeg.js'
+import { decodeJpegNatively, decodeJpegToTensor, decodesNatively, type NativeTarget, type TensorTarget } from './native-jpeg.js'
 import type { RasterOptions } from './geotiff/raster-options.js'
 import { type ImageFormat, sniffFormat } from './sniff-format.js'
 
@@ -131,6 +131,15 @@ function nativeTarget (header: ImageHeader, plan: ResizePlan): NativeTarget | un
 /** The processor's centre crop of the resized image. */
 function centreCrop (plan: Extract<ResizePlan, { kind: 'cover-crop' }>): { left: number, top: number, width: number, height: number } {
   return { left: Math.floor((plan.width - plan.crop.width) / 2), top: Math.floor((plan.height - plan.crop.height) / 2), ...plan.crop }
+}
+
+/**
+ * Decodes a plain JPEG as planned straight into the model's input tensor, normalised and padded, where the native
+ * decoder takes it; undefined otherwise (the caller then decodes with decodeRgb and normalises).
+ */
+export async function decodeToTensor (bytes: Buffer, header: ImageHeader, plan: ResizePlan, options: DecodeOptions, tensor: TensorTarget): Promise<Float32Array | undefined> {
+  const target = options.nativeJpeg === false ? undefined : nativeTarget(header, plan)
+  return target === undefined ? undefined : await decodeJpegToTensor(bytes, target, tensor)
 }
 
 /**

@@ -9,6 +9,8 @@ import type { JpegInfo } from './jpeg-header.js'
 /** build/native/jpeg-rgb.node (scripts/build-native.sh): a JPEG decoded and resampled on libuv's pool. */
 interface JpegRgbModule {
   decode: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number) => Promise<Buffer>
+  decodeToTensor: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number,
+    tensor: Float32Array, table: Float32Array, paddedWidth: number, paddedHeight: number) => Promise<Float32Array>
 }
 
 /** Where the native decoder is: the kernels it resamples with, in its own numbering. */
@@ -20,6 +22,14 @@ export interface NativeTarget {
   height: number
   kernel: ResizeKernel
   crop: { left: number, top: number, width: number, height: number }
+}
+
+/** Where a decode may write the model's input itself: the tensor's planes, padded, and the normalisation table. */
+export interface TensorTarget {
+  out: Float32Array
+  /** 3 × 256 floats: each channel's normalised value of each byte (normalize.ts' tables, one after the other). */
+  table: Float32Array
+  padded: { width: number, height: number }
 }
 
 /** The module, or why there is none (logged once at start-up). */
@@ -46,18 +56,29 @@ export function decodesNatively (info: JpegInfo | undefined, kernel: ResizeKerne
 }
 
 /**
- * The JPEG decoded straight to the target (sharp's shrink-on-load rule, then one resample in floats: within one
- * level of libvips' pixels). Undefined where the decoder refuses the file (CMYK, any warning such as truncation),
- * so that sharp decodes it and words the error.
+ * The JPEG decoded straight to the target (sharp's shrink-on-load rule, then one resample in floats: within a level
+ * or two of libvips' pixels), as RGB bytes, or normalised into `tensor` where one is given (nothing is handed back
+ * but the tensor). Undefined where the decoder refuses the file (CMYK, any warning such as truncation, enlarging,
+ * too large), so that sharp decodes it and words the error.
  */
 export async function decodeJpegNatively (bytes: Buffer, target: NativeTarget): Promise<RgbImage | undefined> {
+  const { crop } = target
+  const data = await refusedAsUndefined((module, kernel) => module.decode(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height), target)
+  return data === undefined ? undefined : { data, width: crop.width, height: crop.height }
+}
+
+export async function decodeJpegToTensor (bytes: Buffer, target: NativeTarget, tensor: TensorTarget): Promise<Float32Array | undefined> {
+  const { crop } = target
+  return await refusedAsUndefined((module, kernel) => module.decodeToTensor(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height,
+    tensor.out, tensor.table, tensor.padded.width, tensor.padded.height), target)
+}
+
+async function refusedAsUndefined<T> (decode: (module: JpegRgbModule, kernel: number) => Promise<T>, target: NativeTarget): Promise<T | undefined> {
   const module = nativeJpeg.module
   const kernel = kernelNumber[target.kernel]
   if (module === undefined || kernel === undefined) return undefined
-  const { crop } = target
   try {
-    const data = await module.decode(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height)
-    return { data, width: crop.width, height: crop.height }
+    return await decode(module, kernel)
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_NATIVE_JPEG_REFUSED') return undefined
     throw error

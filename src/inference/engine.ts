@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { decodeRgb, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage, type RgbPixels } from '../image/decode.js'
+import { decodeRgb, decodeToTensor, readHeader, type DecodeOptions, type ImageHeader, type ResizePlan, type RgbImage, type RgbPixels } from '../image/decode.js'
 import { STRIP_PIXELS } from './dense/decode-strips.js'
 import { Backbone } from './backbone.js'
 import { Batcher, type BatcherObserver, type BatcherOptions, type PixelInput, type TokenOutput } from './batcher.js'
@@ -89,6 +89,8 @@ function sumOfDistinctBatches (outputs: TokenOutput[]): number {
  */
 export class Engine {
   private readonly table: Float32Array[]
+  /** The same three tables end to end, as the native JPEG decoder reads them. */
+  private readonly flatTable: Float32Array
   /** Decoded images held by requests: the memory budget. */
   readonly pixels: PixelBudget
 
@@ -106,6 +108,7 @@ export class Engine {
     private readonly options: EngineOptions
   ) {
     this.table = normalisationTable(folder.processor)
+    this.flatTable = Float32Array.from(this.table.flatMap((lut) => [...lut]))
     this.pixels = new PixelBudget(options.maxQueuedPixels, options.observer?.pixelsHeld)
   }
 
@@ -230,14 +233,20 @@ export class Engine {
   }
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {
-    this.pixels.take(geometry.padded.width * geometry.padded.height, context)
-    const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
+    const { padded } = geometry
+    this.pixels.take(padded.width * padded.height, context)
+    const input = (pixels: Float32Array): Prepared => ({ input: { pixels, height: padded.height, width: padded.width }, geometry, header })
     // A dense image's normalisation (millions of samples) runs on the post-processing pool; a small one costs
-    // less than the trip there.
-    const large = geometry.padded.width * geometry.padded.height > LARGE_IMAGE_PIXELS
-    const pixels = await context.times.time('preprocess', async () => large
-      ? (await this.normalise(rgb, geometry.padded))[0]
-      : toPixelTensor(rgb, this.table, geometry.padded, this.tensors.take(3 * geometry.padded.width * geometry.padded.height)))
-    return { input: { pixels, height: geometry.padded.height, width: geometry.padded.width }, geometry, header }
+    // less than the trip there, and a plain JPEG's is written by the native decoder, off the event loop.
+    const large = padded.width * padded.height > LARGE_IMAGE_PIXELS
+    const tensor = large ? undefined : this.tensors.take(3 * padded.width * padded.height)
+    if (tensor !== undefined) {
+      const written = await context.times.time('decode', () => decodeToTensor(bytes, header, plan, this.options.decode, { out: tensor, table: this.flatTable, padded }))
+      if (written !== undefined) return input(written)
+    }
+    const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
+    return input(await context.times.time('preprocess', async () => tensor === undefined
+      ? (await this.normalise(rgb, padded))[0]
+      : toPixelTensor(rgb, this.table, padded, tensor)))
   }
 }

@@ -1,7 +1,8 @@
 import sharp, { type JpegOptions, type KernelEnum } from 'sharp'
 import t from 'tap'
 import { decodeRgb, readHeader, type ResizePlan } from '../../src/image/decode.js'
-import { decodeJpegNatively, decodesNatively, nativeJpeg } from '../../src/image/native-jpeg.js'
+import { decodeJpegNatively, decodeJpegToTensor, decodesNatively, nativeJpeg } from '../../src/image/native-jpeg.js'
+import { normalisationTable, toPixelTensor } from '../../src/inference/normalize.js'
 import { imageHeaders, startApp } from '../helpers/app.js'
 import { patternRgb, rawInput } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
@@ -17,7 +18,10 @@ const options = { maxPixels: 50_000_000 }
 
 /** How often the decoder ran: proof that a decodeRgb answer came from it, not from sharp. */
 let nativeCalls = 0
-nativeJpeg.module = { decode: async (...args) => { nativeCalls++; return await module.decode(...args) } }
+nativeJpeg.module = {
+  decode: async (...args) => { nativeCalls++; return await module.decode(...args) },
+  decodeToTensor: async (...args) => { nativeCalls++; return await module.decodeToTensor(...args) }
+}
 
 const jpeg = (width: number, height: number, settings: JpegOptions = {}): Promise<Buffer> =>
   sharp(patternRgb(width, height), rawInput(width, height)).blur(1.2).jpeg({ quality: 90, ...settings }).toBuffer()
@@ -169,4 +173,21 @@ t.test('damaged files never crash it: each is decoded or refused', async (t) => 
     }
   }
   t.equal(outcomes.decoded + outcomes.refused, 300, JSON.stringify(outcomes))
+})
+
+t.test('straight to the tensor: the same floats as normalising its bytes, the padding zero', async (t) => {
+  const bytes = await jpeg(500, 375)
+  const processor = { resize: { kind: 'none' } as const, kernel: 'cubic' as const, rescaleFactor: 1 / 255, mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] }
+  const tables = normalisationTable(processor)
+  const target = { width: 300, height: 225, kernel: 'cubic' as const, crop: { left: 0, top: 0, width: 300, height: 225 } }
+  const padded = { width: 304, height: 240 }
+  const rgb = await decodeJpegNatively(bytes, target)
+  const expected = toPixelTensor(rgb ?? { data: Buffer.alloc(0), width: 0, height: 0 }, tables, padded)
+  const out = new Float32Array(3 * padded.width * padded.height).fill(Number.NaN)
+  const written = await decodeJpegToTensor(bytes, target, { out, table: Float32Array.from(tables.flatMap((lut) => [...lut])), padded })
+  t.equal(written, out, 'the tensor given is the one answered')
+  t.equal(maxAbsDiff(out, expected), 0)
+  t.ok(out.every((v) => !Number.isNaN(v)), 'every float written, the padding too')
+  await t.rejects(decodeJpegToTensor(bytes, target, { out: new Float32Array(10), table: new Float32Array(768), padded }), RangeError, 'a tensor too small')
+  t.equal(await decodeJpegToTensor(bytes.subarray(0, 1000), target, { out, table: new Float32Array(768), padded }), undefined, 'a damaged file: libvips decides')
 })
