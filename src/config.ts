@@ -26,6 +26,8 @@ export interface Config {
   maxBatchSize: number
   /** Patch tokens per backbone batch: large images run a few at a time, small ones up to maxBatchSize. */
   maxBatchTokens: number
+  /** Batches take as many images as has run fastest per image (up to maxBatchSize); false: always up to maxBatchSize. */
+  adaptiveBatchSize: boolean
   /** How long an idle model waits for companions before running a partial batch. */
   batchWaitMs: number
   /**
@@ -90,6 +92,7 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),
     maxBatchTokens: read.integer('MAX_BATCH_TOKENS', 8192, 1, 2 ** 24),
+    adaptiveBatchSize: read.boolean('ADAPTIVE_BATCH_SIZE', true),
     batchWaitMs: read.number('BATCH_WAIT_MS', 0, 0, 1000),
     incomingWaitMs: read.number('BATCH_WAIT_FOR_DECODING_MS', 20, 0, 1000),
     maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 64, 1, 100_000),

@@ -17,6 +17,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     preprocessNice: 19,
     maxBatchSize: 8,
     maxBatchTokens: 8192,
+    adaptiveBatchSize: true,
     batchWaitMs: 0,
     incomingWaitMs: 20,
     maxConcurrentRequests: 64,

@@ -1,4 +1,5 @@
 import { ServiceError } from '../errors.js'
+import { BatchSizer } from './batch-sizer.js'
 import type { HiddenStates } from './backbone.js'
 import { joinFloat32 } from './join.js'
 import { movableBuffer } from './ort-worker/movable.js'
@@ -55,6 +56,8 @@ export interface BatcherOptions {
   incomingWaitMs: number
   /** Where batch tensors come from, and where handed-over images' pixels go back once copied or run. */
   tensors?: TensorPool
+  /** Batches take as many images as has been fastest per image, up to maxBatchSize (batch-sizer.ts); false: always up to it. */
+  adaptiveBatchSize?: boolean
 }
 
 interface Job {
@@ -80,12 +83,15 @@ export class Batcher {
   private readonly groupsListening = new Map<Job[], () => void>()
   /** Images admitted and being decoded: companions worth a short wait. */
   private expected = 0
+  private readonly sizer: BatchSizer | undefined
 
   constructor (
     private readonly runner: BackboneRunner,
     private readonly options: BatcherOptions,
     private readonly observer?: BatcherObserver
-  ) {}
+  ) {
+    this.sizer = options.adaptiveBatchSize === true ? new BatchSizer(options.maxBatchSize) : undefined
+  }
 
   private get maxBatchPixels (): number {
     return this.options.maxBatchPixels ?? Infinity
@@ -164,7 +170,8 @@ export class Batcher {
     if (this.running || this.queue.length === 0) return
     const oldest = this.queue[0]
     const companions = this.queue.filter((job) => job.key === oldest.key).length
-    const full = companions >= this.options.maxBatchSize || companions * pixelsOf(oldest) >= this.maxBatchPixels
+    const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
+    const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
     const waited = performance.now() - oldest.enqueuedAt
     const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
     if (!full && waited < wait) {
@@ -180,14 +187,14 @@ export class Batcher {
       clearTimeout(this.timer)
       this.timer = undefined
     }
-    void this.runBatch(this.take(oldest.key))
+    void this.runBatch(this.take(oldest.key, cap))
   }
 
-  private take (key: string): Job[] {
+  private take (key: string, cap: number): Job[] {
     const batch: Job[] = []
     let pixels = 0
     this.queue = this.queue.filter((job) => {
-      if (job.key !== key || batch.length >= this.options.maxBatchSize) return true
+      if (job.key !== key || batch.length >= cap) return true
       if (batch.length > 0 && pixels + pixelsOf(job) > this.maxBatchPixels) return true
       pixels += pixelsOf(job)
       batch.push(job)
@@ -220,6 +227,7 @@ export class Batcher {
       const hidden = await this.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
       const inferenceMs = performance.now() - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
+      this.sizer?.ran(batch[0].key, batch.length, inferenceMs)
       const stride = hidden.tokens * hidden.channels
       batch.forEach((job, i) => job.resolve({
         tokens: hidden.data.subarray(i * stride, (i + 1) * stride),

@@ -5,7 +5,7 @@ import type { EngineOptions } from './engine.js'
 export function engineOptionsFromConfig (config: Readonly<Config>): EngineOptions {
   return {
     session: { providers: config.executionProviders, intraOpThreads: config.intraOpThreads, spinning: config.spinning },
-    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs, incomingWaitMs: config.incomingWaitMs },
+    batching: { maxBatchSize: config.maxBatchSize, batchWaitMs: config.batchWaitMs, incomingWaitMs: config.incomingWaitMs, adaptiveBatchSize: config.adaptiveBatchSize },
     decode: { maxPixels: config.maxPixels, nativeJpeg: config.nativeJpeg },
     denseMaxSide: config.denseMaxSide,
     preprocessNice: config.preprocessNice,
