@@ -25,20 +25,21 @@ t.test('without measurements batches take up to the maximum', async (t) => {
   t.equal(sizer.cap('224x224'), 8, 'one run is not yet a measurement')
 })
 
-t.test('where one image at a time is faster per image, batches take one, and every 16th tries the maximum again', async (t) => {
+t.test('where one image at a time is faster per image, batches take one; every 8th is capped at 1, 2, 4, 8 in turn', async (t) => {
   const sizer = new BatchSizer(8)
   feed(sizer, 'k', 8, 60)
   feed(sizer, 'k', 1, 50)
   const next = caps(sizer, 'k', 32, (size) => size === 1 ? 50 : 60)
-  t.equal(next.filter((cap) => cap === 8).length, 2, '2 of 32 explore')
-  t.equal(next.filter((cap) => cap === 1).length, 30)
+  t.same(next.filter((_, i) => (i + 6) % 8 !== 7), new Array(28).fill(1), 'the 28 others take one')
+  t.same(next.filter((_, i) => (i + 6) % 8 === 7), [1, 2, 4, 8], 'the explored caps, counting the 6 batches fed before')
 })
 
 t.test('where batching pays, as on a GPU, batches stay full', async (t) => {
   const sizer = new BatchSizer(8)
   feed(sizer, 'k', 1, 50)
   feed(sizer, 'k', 8, 8)
-  t.same(new Set(caps(sizer, 'k', 32, (size) => size === 1 ? 50 : 8)), new Set([8]))
+  const next = caps(sizer, 'k', 32, (size) => size === 1 ? 50 : size === 8 ? 8 : 12)
+  t.same(next.filter((_, i) => (i + 6) % 8 !== 7), new Array(28).fill(8))
 })
 
 t.test('it follows a change: when single runs slow down, batches grow again', async (t) => {
@@ -46,14 +47,13 @@ t.test('it follows a change: when single runs slow down, batches grow again', as
   feed(sizer, 'k', 8, 60)
   feed(sizer, 'k', 1, 50)
   t.equal(sizer.cap('k'), 1)
-  // Every run of one now costs 90 ms, and the explored batches of 8 keep costing 60 per image.
+  // Every run of one now costs 90 ms per image, every larger batch 60.
   const next = caps(sizer, 'k', 64, (size) => size === 1 ? 90 : 60)
-  t.equal(next.at(-1), 8)
-  t.ok(next.slice(-16).every((cap) => cap === 8), `settled on 8: ${next.join(' ')}`)
+  t.ok(next.slice(-16).filter((cap) => cap === 8).length >= 14, `settled on 8: ${next.join(' ')}`)
 })
 
 t.test('each input size learns on its own, and the oldest of many is forgotten', async (t) => {
-  const sizer = new BatchSizer(8, { samples: 3, exploreEvery: 1000, weight: 0.2, keys: 2 })
+  const sizer = new BatchSizer(8, { samples: 3, exploreEvery: 1000, weight: 0.2, inputs: 2 })
   feed(sizer, 'small', 8, 60)
   feed(sizer, 'small', 1, 50)
   feed(sizer, 'large', 1, 50)
