@@ -53,6 +53,13 @@ function scheduledMs (pid: number): number | undefined {
   }
 }
 
+/** Backbone runs and the images they took so far, from the service's own dinov3_batch_size histogram. */
+async function batches (url: string): Promise<{ runs: number, images: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const value = (name: string): number => Number(text.split('\n').find((line) => line.startsWith(`${name} `))?.split(' ')[1] ?? NaN)
+  return { runs: value('dinov3_batch_size_count'), images: value('dinov3_batch_size_sum') }
+}
+
 const service = await startService({ MODEL: benchModel(), ...env }, values.root)
 try {
   const jpeg = await photoJpeg(500, 375)
@@ -60,10 +67,12 @@ try {
   const concurrency = Number(values.concurrency)
   await runLoad({ url, body: jpeg, contentType: 'image/jpeg', concurrency, seconds: 600, requests: 48 })
   // Threads that ended (none should) would take their CPU time with them: count the process too.
+  const batchesBefore = await batches(service.url)
   const before = cpuByNice(service.pid)
   const started = performance.now()
   const load = await runLoad({ url, body: jpeg, contentType: 'image/jpeg', concurrency, seconds: 3600, requests: Number(values.requests) })
   const after = cpuByNice(service.pid)
+  const batchesAfter = await batches(service.url)
   const images = load.statuses[200] ?? 0
   process.stdout.write(`${JSON.stringify({
     root: values.root,
@@ -73,7 +82,10 @@ try {
     seconds: Math.round((performance.now() - started) / 100) / 10,
     inferenceCpuMsPerImage: Math.round((after.inference - before.inference) / images * 10) / 10,
     nonInferenceCpuMsPerImage: Math.round((after.other - before.other) / images * 10) / 10,
-    mainThreadCpuMsPerImage: Math.round((after.mainThread - before.mainThread) / images * 100) / 100
+    mainThreadCpuMsPerImage: Math.round((after.mainThread - before.mainThread) / images * 100) / 100,
+    // Per-batch work (a run's message each way, its tensor) is shared by the images of a batch: more per image when
+    // batches are smaller.
+    meanBatchSize: Math.round((batchesAfter.images - batchesBefore.images) / (batchesAfter.runs - batchesBefore.runs) * 100) / 100
   }, null, 2)}\n`)
 } finally {
   await service.stop()
