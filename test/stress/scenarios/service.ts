@@ -43,7 +43,11 @@ export async function startListening (env: Record<string, string> = {}): Promise
 
 /** A gauge or counter from /metrics (summed over its labels when `labels` is left out). */
 export async function metric (app: FastifyInstance, name: string, labels = ''): Promise<number> {
-  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  return metricValue((await app.inject({ method: 'GET', url: '/metrics' })).body, name, labels)
+}
+
+/** The same, read from the text of a /metrics answer. */
+export function metricValue (text: string, name: string, labels = ''): number {
   const pattern = new RegExp(`^${name}${labels === '' ? '(\\{[^}]*\\})?' : `\\{${labels.replace(/[{}]/g, '')}\\}`} (\\S+)$`, 'gm')
   let total = 0
   for (const match of text.matchAll(pattern)) total += Number(match[match.length - 1])
