@@ -26,6 +26,8 @@ struct job {
   size_t input_length;
   int width, height;           /* resized size */
   int crop_left, crop_top, crop_width, crop_height;
+  /* EXIF orientation (1–8): the decoded pixels are turned to it before the resample, as libvips' autorotate does. */
+  int orientation;
   enum kernel kernel;
   unsigned char *output;       /* crop_width × crop_height × 3 */
   /* Optional: the model's input tensor (3 planes of padded_width × padded_height), written through the per-channel
@@ -182,6 +184,34 @@ static void normalise (struct job *job) {
   }
 }
 
+/*
+ * The stored pixels (w × h) as the EXIF orientation says they are seen: a new buffer, w and h swapped for 5–8.
+ * For each seen pixel (x, y), the stored one it shows.
+ */
+static unsigned char *orient (const unsigned char *rgb, int w, int h, int orientation) {
+  const int turned = orientation >= 5;
+  const int ow = turned ? h : w, oh = turned ? w : h;
+  unsigned char *out = malloc((size_t) ow * oh * 3);
+  if (out == NULL) return NULL;
+  for (int y = 0; y < oh; y++) {
+    for (int x = 0; x < ow; x++) {
+      int sx, sy;
+      switch (orientation) {
+        case 2: sx = w - 1 - x; sy = y; break;
+        case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+        case 4: sx = x; sy = h - 1 - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = h - 1 - x; break;
+        case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+        case 8: sx = w - 1 - y; sy = x; break;
+        default: sx = x; sy = y; break;
+      }
+      memcpy(out + ((size_t) y * ow + x) * 3, rgb + ((size_t) sy * w + sx) * 3, 3);
+    }
+  }
+  return out;
+}
+
 /* sharp's shrink-on-load for JPEG: the largest of 8, 4, 2 that the smaller of the two reductions reaches. */
 static int dct_shrink (int in_w, int in_h, int out_w, int out_h) {
   const double shrink = fmin((double) in_w / out_w, (double) in_h / out_h);
@@ -193,7 +223,8 @@ static void decode (napi_env env, void *data) {
   struct job *job = data;
   struct jpeg_decompress_struct info;
   struct decoder_error error;
-  unsigned char *rgb = NULL;
+  /* Volatile: it changes after setjmp, and the error path frees it after a longjmp. */
+  unsigned char *volatile rgb = NULL;
   info.err = jpeg_std_error(&error.base);
   error.base.error_exit = on_error;
   error.base.emit_message = on_message;
@@ -214,15 +245,19 @@ static void decode (napi_env env, void *data) {
     jpeg_destroy_decompress(&info);
     return;
   }
-  if ((unsigned) job->width > info.image_width || (unsigned) job->height > info.image_height) {
+  /* The size as seen, after the orientation turns the stored picture. */
+  const int turned = job->orientation >= 5;
+  const int seen_w = turned ? (int) info.image_height : (int) info.image_width;
+  const int seen_h = turned ? (int) info.image_width : (int) info.image_height;
+  if (job->width > seen_w || job->height > seen_h) {
     /* libvips enlarges with its affine transform, whose pixel centres this resampler does not copy. */
-    snprintf(job->error, sizeof job->error, "refused: enlarging %u×%u to %d×%d", info.image_width, info.image_height, job->width, job->height);
+    snprintf(job->error, sizeof job->error, "refused: enlarging %d×%d to %d×%d", seen_w, seen_h, job->width, job->height);
     jpeg_destroy_decompress(&info);
     return;
   }
   info.out_color_space = JCS_RGB;
   info.scale_num = 1;
-  info.scale_denom = dct_shrink(info.image_width, info.image_height, job->width, job->height);
+  info.scale_denom = dct_shrink(seen_w, seen_h, job->width, job->height);
   jpeg_calc_output_dimensions(&info);
   if ((double) info.output_width * info.output_height > MAX_DECODED_PIXELS) {
     snprintf(job->error, sizeof job->error, "refused: %u×%u decoded pixels", info.output_width, info.output_height);
@@ -243,14 +278,28 @@ static void decode (napi_env env, void *data) {
   }
   jpeg_finish_decompress(&info);
   jpeg_destroy_decompress(&info);
+  int w = in_w, h = in_h;
+  if (error.warnings == 0 && job->orientation != 1) {
+    unsigned char *seen = orient(rgb, in_w, in_h, job->orientation);
+    free(rgb);
+    rgb = seen;
+    if (turned) {
+      w = in_h;
+      h = in_w;
+    }
+    if (rgb == NULL) {
+      snprintf(job->error, sizeof job->error, "out of memory");
+      return;
+    }
+  }
   if (error.warnings > 0) {
     snprintf(job->error, sizeof job->error, "refused: %d warning(s) while decoding", error.warnings);
-  } else if (in_w == job->width && in_h == job->height && job->crop_width == in_w && job->crop_height == in_h) {
+  } else if (w == job->width && h == job->height && job->crop_width == w && job->crop_height == h) {
     job->output = rgb; /* nothing to resample */
     rgb = NULL;
   } else {
     job->output = malloc((size_t) job->crop_width * job->crop_height * 3);
-    if (job->output == NULL || !resample(job, rgb, in_w, in_h)) snprintf(job->error, sizeof job->error, "out of memory");
+    if (job->output == NULL || !resample(job, rgb, w, h)) snprintf(job->error, sizeof job->error, "out of memory");
   }
   free(rgb);
   if (job->error[0] == '\0' && job->tensor != NULL) normalise(job);
@@ -311,22 +360,24 @@ static float *float_array (napi_env env, napi_value value, size_t *length) {
 }
 
 static const char *const usage[] = {
-  "decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight)",
-  "decodeToTensor(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight, tensor: Float32Array, table: Float32Array, paddedWidth, paddedHeight)"
+  "decode(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight[, orientation])",
+  "decodeToTensor(jpeg: Uint8Array, width, height, kernel, cropLeft, cropTop, cropWidth, cropHeight, tensor: Float32Array, table: Float32Array, paddedWidth, paddedHeight[, orientation])"
 };
 
 /*
  * decode(...): Promise<Buffer>, the crop's RGB bytes; decodeToTensor(..., tensor, table, paddedWidth, paddedHeight):
- * Promise<Float32Array>, the tensor, written. The function's data tells which (0 or 1).
+ * Promise<Float32Array>, the tensor, written. The function's data tells which (0 or 1). Either takes the EXIF
+ * orientation last (1 when left out); width, height and the crop are in the picture as seen.
  */
 static napi_value start (napi_env env, napi_callback_info call) {
-  size_t argc = 12;
-  napi_value argv[12], promise, name;
+  size_t argc = 13;
+  napi_value argv[13], promise, name;
   void *which;
   napi_get_cb_info(env, call, &argc, argv, NULL, &which);
   const int to_tensor = which != NULL;
+  const size_t required = to_tensor ? 12u : 8u;
   bool typed = false;
-  if (argc == (to_tensor ? 12u : 8u)) napi_is_typedarray(env, argv[0], &typed);
+  if (argc == required || argc == required + 1) napi_is_typedarray(env, argv[0], &typed);
   if (!typed) {
     napi_throw_type_error(env, NULL, usage[to_tensor]);
     return NULL;
@@ -347,11 +398,12 @@ static napi_value start (napi_env env, napi_callback_info call) {
   job->crop_top = int_argument(env, argv[5]);
   job->crop_width = int_argument(env, argv[6]);
   job->crop_height = int_argument(env, argv[7]);
-  if (type != napi_uint8_array || job->width < 1 || job->height < 1 || job->kernel < KERNEL_LINEAR || job->kernel > KERNEL_LANCZOS3 ||
+  job->orientation = argc > required ? int_argument(env, argv[required]) : 1;
+  if (type != napi_uint8_array || job->orientation < 1 || job->orientation > 8 || job->width < 1 || job->height < 1 || job->kernel < KERNEL_LINEAR || job->kernel > KERNEL_LANCZOS3 ||
       job->crop_left < 0 || job->crop_top < 0 || job->crop_width < 1 || job->crop_height < 1 ||
       job->crop_left + job->crop_width > job->width || job->crop_top + job->crop_height > job->height) {
     free(job);
-    napi_throw_range_error(env, NULL, "decode: a size, kernel or crop out of range");
+    napi_throw_range_error(env, NULL, "decode: a size, kernel, crop or orientation out of range");
     return NULL;
   }
   if (to_tensor) {

@@ -121,11 +121,12 @@ export async function decodeRgb (bytes: Buffer, header: ImageHeader, plan: Resiz
 function nativeTarget (header: ImageHeader, plan: ResizePlan): NativeTarget | undefined {
   const kernel = plan.kind === 'none' ? 'linear' : plan.kernel
   if (!decodesNatively(header.jpeg, kernel)) return undefined
+  const { orientation } = header.jpeg
   if (plan.kind === 'none') {
-    return { width: header.width, height: header.height, kernel, crop: { left: 0, top: 0, width: header.width, height: header.height } }
+    return { orientation, width: header.width, height: header.height, kernel, crop: { left: 0, top: 0, width: header.width, height: header.height } }
   }
   const crop = plan.kind === 'cover-crop' ? centreCrop(plan) : { left: 0, top: 0, width: plan.width, height: plan.height }
-  return { width: plan.width, height: plan.height, kernel, crop }
+  return { orientation, width: plan.width, height: plan.height, kernel, crop }
 }
 
 /** The processor's centre crop of the resized image. */

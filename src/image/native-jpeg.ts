@@ -8,9 +8,10 @@ import type { JpegInfo } from './jpeg-header.js'
 
 /** build/native/jpeg-rgb.node (scripts/build-native.sh): a JPEG decoded and resampled on libuv's pool. */
 interface JpegRgbModule {
-  decode: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number) => Promise<Buffer>
+  decode: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number,
+    orientation?: number) => Promise<Buffer>
   decodeToTensor: (jpeg: Uint8Array, width: number, height: number, kernel: number, cropLeft: number, cropTop: number, cropWidth: number, cropHeight: number,
-    tensor: Float32Array, table: Float32Array, paddedWidth: number, paddedHeight: number) => Promise<Float32Array>
+    tensor: Float32Array, table: Float32Array, paddedWidth: number, paddedHeight: number, orientation?: number) => Promise<Float32Array>
 }
 
 /** Where the native decoder is: the kernels it resamples with, in its own numbering. */
@@ -18,6 +19,8 @@ const kernelNumber: Partial<Record<ResizeKernel, number>> = { linear: 0, cubic: 
 
 /** The model-input rectangle wanted: the image resized to `width`×`height`, then the `crop` cut out of it. */
 export interface NativeTarget {
+  /** EXIF orientation (1–8) of the file; width, height and crop are in the picture as seen. */
+  orientation: number
   width: number
   height: number
   kernel: ResizeKernel
@@ -48,11 +51,11 @@ function load (): { module?: JpegRgbModule, unavailable?: string } {
 }
 
 /**
- * Whether the native decoder gives what libvips would: orientation 1 (nothing to turn) and no ICC profile (sharp
- * converts embedded profiles to sRGB; the native path does not). CMYK and damaged files it refuses by itself.
+ * Whether the native decoder gives what libvips would: no ICC profile (sharp converts embedded profiles to sRGB; the
+ * native path does not), and a kernel it has. CMYK and damaged files it refuses by itself.
  */
 export function decodesNatively (info: JpegInfo | undefined, kernel: ResizeKernel): info is JpegInfo {
-  return nativeJpeg.module !== undefined && info !== undefined && info.orientation === 1 && !info.iccProfile && kernelNumber[kernel] !== undefined
+  return nativeJpeg.module !== undefined && info !== undefined && !info.iccProfile && kernelNumber[kernel] !== undefined
 }
 
 /**
@@ -63,14 +66,14 @@ export function decodesNatively (info: JpegInfo | undefined, kernel: ResizeKerne
  */
 export async function decodeJpegNatively (bytes: Buffer, target: NativeTarget): Promise<RgbImage | undefined> {
   const { crop } = target
-  const data = await refusedAsUndefined((module, kernel) => module.decode(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height), target)
+  const data = await refusedAsUndefined((module, kernel) => module.decode(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height, target.orientation), target)
   return data === undefined ? undefined : { data, width: crop.width, height: crop.height }
 }
 
 export async function decodeJpegToTensor (bytes: Buffer, target: NativeTarget, tensor: TensorTarget): Promise<Float32Array | undefined> {
   const { crop } = target
   return await refusedAsUndefined((module, kernel) => module.decodeToTensor(bytes, target.width, target.height, kernel, crop.left, crop.top, crop.width, crop.height,
-    tensor.out, tensor.table, tensor.padded.width, tensor.padded.height), target)
+    tensor.out, tensor.table, tensor.padded.width, tensor.padded.height, target.orientation), target)
 }
 
 async function refusedAsUndefined<T> (decode: (module: JpegRgbModule, kernel: number) => Promise<T>, target: NativeTarget): Promise<T | undefined> {

@@ -2,6 +2,7 @@ import sharp, { type Sharp } from 'sharp'
 import t from 'tap'
 import { readHeader } from '../../src/image/decode.js'
 import { jpegSize } from '../../src/image/jpeg-header.js'
+import { afterSoi, bigEndianExif, segment } from '../helpers/jpeg-segments.js'
 
 const picture = (width: number, height: number): Sharp =>
   sharp({ create: { width, height, channels: 3, background: { r: 200, g: 90, b: 30 } } })
@@ -11,29 +12,6 @@ async function libvipsSize (bytes: Buffer): Promise<{ width: number, height: num
   const metadata = await sharp(bytes).metadata()
   const { width, height } = metadata.autoOrient ?? metadata
   return { width: width as number, height: height as number }
-}
-
-/** An APP segment of `payload`, to be put after SOI. */
-function segment (marker: number, payload: Buffer): Buffer {
-  const head = Buffer.from([0xff, marker, 0, 0])
-  head.writeUInt16BE(payload.length + 2, 2)
-  return Buffer.concat([head, payload])
-}
-
-const afterSoi = (jpeg: Buffer, ...segments: Buffer[]): Buffer => Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)])
-
-/** A big-endian EXIF block with one orientation entry (sharp writes little-endian ones). */
-function bigEndianExif (orientation: number): Buffer {
-  const tiff = Buffer.alloc(8 + 2 + 12 + 4)
-  tiff.write('MM', 0, 'latin1')
-  tiff.writeUInt16BE(42, 2)
-  tiff.writeUInt32BE(8, 4)
-  tiff.writeUInt16BE(1, 8)
-  tiff.writeUInt16BE(0x0112, 10)
-  tiff.writeUInt16BE(3, 12)
-  tiff.writeUInt32BE(1, 14)
-  tiff.writeUInt16BE(orientation, 18)
-  return Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff])
 }
 
 t.test('equals libvips for every orientation, baseline and progressive, colour, grey and CMYK', async (t) => {

@@ -5,6 +5,7 @@ import { decodeJpegNatively, decodeJpegToTensor, decodesNatively, nativeJpeg } f
 import { normalisationTable, toPixelTensor } from '../../src/inference/normalize.js'
 import { imageHeaders, startApp } from '../helpers/app.js'
 import { patternRgb, rawInput } from '../helpers/images.js'
+import { afterSoi, bigEndianExif, segment } from '../helpers/jpeg-segments.js'
 import { syntheticModel } from '../helpers/models.js'
 import { maxAbsDiff, normaliseByHand, runBackbone } from '../helpers/reference.js'
 
@@ -67,7 +68,7 @@ t.test('at its own size the decode equals libvips byte for byte', async (t) => {
   ]
   for (const [name, bytes] of cases) {
     const { width, height } = await sharp(bytes).metadata()
-    const native = await decodeJpegNatively(bytes, { width, height, kernel: 'linear', crop: whole(width, height) })
+    const native = await decodeJpegNatively(bytes, { orientation: 1, width, height, kernel: 'linear', crop: whole(width, height) })
     t.ok(native, name)
     t.same(differences(native?.data ?? Buffer.alloc(0), await sharp(bytes).toColourspace('srgb').raw().toBuffer()), { max: 0, mean: 0, p999: 0 }, name)
   }
@@ -81,20 +82,20 @@ t.test('resized, it is within a level or two of libvips for each kernel, also th
   ]
   for (const [name, bytes, width, height] of cases) {
     for (const kernel of ['linear', 'cubic', 'lanczos3'] as const) {
-      const native = await decodeJpegNatively(bytes, { width, height, kernel, crop: whole(width, height) })
+      const native = await decodeJpegNatively(bytes, { orientation: 1, width, height, kernel, crop: whole(width, height) })
       const { max, mean, p999 } = differences(native?.data ?? Buffer.alloc(0), await libvips(bytes, width, height, kernel))
       t.equal(native?.data.length, width * height * 3, `${name}, ${kernel}: size`)
       t.ok(p999 <= 2 && mean < 0.3 && max <= 12, `${name}, ${kernel}: 99.9% within ${p999}, mean ${mean.toFixed(3)}, max ${max}`)
     }
   }
-  t.equal(await decodeJpegNatively(await jpeg(120, 90), { width: 224, height: 224, kernel: 'linear', crop: whole(224, 224) }), undefined,
+  t.equal(await decodeJpegNatively(await jpeg(120, 90), { orientation: 1, width: 224, height: 224, kernel: 'linear', crop: whole(224, 224) }), undefined,
     'enlarging is left to libvips, whose affine transform places pixel centres its own way')
 })
 
 t.test('a crop is the same rectangle of the full resize', async (t) => {
   const bytes = await jpeg(500, 375)
-  const full = await decodeJpegNatively(bytes, { width: 299, height: 224, kernel: 'cubic', crop: whole(299, 224) })
-  const crop = await decodeJpegNatively(bytes, { width: 299, height: 224, kernel: 'cubic', crop: { left: 37, top: 0, width: 224, height: 224 } })
+  const full = await decodeJpegNatively(bytes, { orientation: 1, width: 299, height: 224, kernel: 'cubic', crop: whole(299, 224) })
+  const crop = await decodeJpegNatively(bytes, { orientation: 1, width: 299, height: 224, kernel: 'cubic', crop: { left: 37, top: 0, width: 224, height: 224 } })
   const expected = Buffer.concat(Array.from({ length: 224 }, (_, y) => full?.data.subarray((y * 299 + 37) * 3, (y * 299 + 37 + 224) * 3) ?? Buffer.alloc(0)))
   t.ok(crop?.data.equals(expected))
 })
@@ -112,8 +113,8 @@ t.test('decodeRgb takes plain JPEGs natively and leaves the rest to libvips', as
   t.ok(taken.native, 'a plain JPEG')
   t.ok(differences(taken.data, reference).p999 <= 1, 'the centre crop as libvips cuts it')
 
-  t.notOk(decodesNatively({ width: 120, height: 90, orientation: 6, iccProfile: false }, 'linear'), 'an EXIF orientation to apply')
-  t.ok(decodesNatively({ width: 120, height: 90, orientation: 1, iccProfile: false }, 'linear'), 'none to apply')
+  t.ok(decodesNatively({ width: 120, height: 90, orientation: 6, iccProfile: false }, 'linear'), 'an EXIF orientation it turns itself')
+  t.notOk(decodesNatively({ width: 120, height: 90, orientation: 1, iccProfile: true }, 'linear'), 'an ICC profile')
   const withProfile = await sharp(patternRgb(120, 90), rawInput(120, 90)).jpeg().withIccProfile('p3').toBuffer()
   t.notOk((await decode(withProfile, { kind: 'none' })).native, 'an ICC profile to convert')
   t.notOk((await decode(plain, { kind: 'exact', width: 224, height: 224, kernel: 'nearest' })).native, 'a kernel it does not have')
@@ -129,9 +130,28 @@ t.test('decodeRgb takes plain JPEGs natively and leaves the rest to libvips', as
   t.ok((await decode(big, { kind: 'none' })).data.equals(await sharp(big).raw().toBuffer()), 'over 4 megapixels decoded: libvips, which streams')
 })
 
+t.test('every EXIF orientation is turned as libvips turns it, before the resample', async (t) => {
+  const stored = await jpeg(150, 100)
+  for (const orientation of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    const bytes = afterSoi(stored, segment(0xe1, bigEndianExif(orientation)))
+    const header = await readHeader(bytes, options)
+    t.same([header.width, header.height], orientation >= 5 ? [100, 150] : [150, 100], `${orientation}: the size as seen`)
+    const before = nativeCalls
+    const seen = await decodeRgb(bytes, header, { kind: 'none' }, options)
+    t.equal(nativeCalls, before + 1, `${orientation}: decoded natively`)
+    t.ok(seen.data.equals(await sharp(bytes).autoOrient().raw().toBuffer()), `${orientation}: byte for byte libvips' turned pixels`)
+    const [width, height] = orientation >= 5 ? [56, 84] : [84, 56]
+    const resized = await decodeRgb(bytes, header, { kind: 'exact', width, height, kernel: 'cubic' }, options)
+    const reference = await sharp(bytes).autoOrient().resize(width, height, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer()
+    const { p999, mean } = differences(resized.data, reference)
+    t.ok(p999 <= 2 && mean < 0.3, `${orientation}: resized to ${width}×${height}, 99.9% within ${p999}, mean ${mean.toFixed(3)}`)
+  }
+})
+
 t.test('wrong arguments throw rather than crash', async (t) => {
   t.throws(() => module.decode(Buffer.alloc(4), 0, 10, 0, 0, 0, 1, 1), RangeError)
   t.throws(() => module.decode(Buffer.alloc(4), 10, 10, 0, 5, 5, 10, 10), RangeError, 'a crop outside the image')
+  t.throws(() => module.decode(Buffer.alloc(4), 10, 10, 0, 0, 0, 10, 10, 9), RangeError, 'an orientation outside 1–8')
   t.throws(() => module.decode('jpeg' as unknown as Uint8Array, 10, 10, 0, 0, 0, 10, 10), TypeError)
   await t.rejects(module.decode(Buffer.from('not a jpeg at all'), 10, 10, 0, 0, 0, 10, 10), { code: 'ERR_NATIVE_JPEG_REFUSED' })
 })
@@ -140,7 +160,7 @@ t.test('/embed of a JPEG: the native pixels, through the model, against libvips\
   const model = syntheticModel({ preset: 'tiny', seed: 3 })
   const bytes = await jpeg(500, 375)
   const libvipsPixels = await libvips(bytes, 224, 224, 'linear')
-  const nativePixels = (await decodeJpegNatively(bytes, { width: 224, height: 224, kernel: 'linear', crop: whole(224, 224) }))?.data ?? Buffer.alloc(0)
+  const nativePixels = (await decodeJpegNatively(bytes, { orientation: 1, width: 224, height: 224, kernel: 'linear', crop: whole(224, 224) }))?.data ?? Buffer.alloc(0)
   const reference = async (rgb: Uint8Array): Promise<Float32Array> =>
     (await runBackbone(model, normaliseByHand(rgb, 224, 224, model), 1, 224, 224)).hidden.subarray(0, 32)
   const embed = async (env: Record<string, string>): Promise<number[]> =>
@@ -179,7 +199,7 @@ t.test('straight to the tensor: the same floats as normalising its bytes, the pa
   const bytes = await jpeg(500, 375)
   const processor = { resize: { kind: 'none' } as const, kernel: 'cubic' as const, rescaleFactor: 1 / 255, mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] }
   const tables = normalisationTable(processor)
-  const target = { width: 300, height: 225, kernel: 'cubic' as const, crop: { left: 0, top: 0, width: 300, height: 225 } }
+  const target = { orientation: 1, width: 300, height: 225, kernel: 'cubic' as const, crop: { left: 0, top: 0, width: 300, height: 225 } }
   const padded = { width: 304, height: 240 }
   const rgb = await decodeJpegNatively(bytes, target)
   const expected = toPixelTensor(rgb ?? { data: Buffer.alloc(0), width: 0, height: 0 }, tables, padded)
