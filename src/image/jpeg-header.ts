@@ -7,24 +7,16 @@ export interface JpegInfo {
   iccProfile: boolean
 }
 
-/**
- * A JPEG's size as the client sees it (EXIF orientation applied), read from its markers without libvips: the
- * header read comes before every decode, and libvips' costs half a millisecond of CPU for a small photo (a tenth of
- * decoding it). Anything unusual gives undefined, and the caller asks libvips instead.
- */
-export function jpegSize (bytes: Buffer): { width: number, height: number } | undefined {
-  const info = jpegInfo(bytes)
-  return info === undefined ? undefined : seenSize(info)
-}
-
 /** Orientations 5 to 8 turn the picture a quarter: the client sees it with its sides swapped. */
 export function seenSize (info: JpegInfo): { width: number, height: number } {
   return info.orientation >= 5 ? { width: info.height, height: info.width } : { width: info.width, height: info.height }
 }
 
 /**
- * Walks the markers up to the first scan. Undefined for anything unusual: no frame header before the scan, a
- * height left to a DNL marker, an orientation outside 1–8.
+ * Walks the markers up to the first scan, without libvips: the header read comes before every decode, and libvips'
+ * costs half a millisecond of CPU for a small photo (a tenth of decoding it). Undefined for anything unusual (no
+ * frame header before the scan, a height left to a DNL marker, an orientation outside 1–8), and the caller asks
+ * libvips instead.
  */
 export function jpegInfo (bytes: Buffer): JpegInfo | undefined {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined

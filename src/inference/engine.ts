@@ -91,6 +91,8 @@ export class Engine {
   private readonly table: Float32Array[]
   /** The same three tables end to end, as the native JPEG decoder reads them. */
   private readonly flatTable: Float32Array
+  /** For an image the native decoder has had its try at: libvips, without asking the native decoder again. */
+  private readonly libvipsDecode: DecodeOptions
   /** Decoded images held by requests: the memory budget. */
   readonly pixels: PixelBudget
 
@@ -109,6 +111,7 @@ export class Engine {
   ) {
     this.table = normalisationTable(folder.processor)
     this.flatTable = Float32Array.from(this.table.flatMap((lut) => [...lut]))
+    this.libvipsDecode = { ...options.decode, nativeJpeg: false }
     this.pixels = new PixelBudget(options.maxQueuedPixels, options.observer?.pixelsHeld)
   }
 
@@ -244,7 +247,7 @@ export class Engine {
       const written = await context.times.time('decode', () => decodeToTensor(bytes, header, plan, this.options.decode, { out: tensor, table: this.flatTable, padded }))
       if (written !== undefined) return input(written)
     }
-    const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, this.options.decode))
+    const rgb = await context.times.time('decode', () => decodeRgb(bytes, header, plan, tensor === undefined ? this.options.decode : this.libvipsDecode))
     return input(await context.times.time('preprocess', async () => tensor === undefined
       ? (await this.normalise(rgb, padded))[0]
       : toPixelTensor(rgb, this.table, padded, tensor)))

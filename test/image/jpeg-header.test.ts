@@ -1,8 +1,14 @@
 import sharp, { type Sharp } from 'sharp'
 import t from 'tap'
 import { readHeader } from '../../src/image/decode.js'
-import { jpegSize } from '../../src/image/jpeg-header.js'
+import { jpegInfo, seenSize } from '../../src/image/jpeg-header.js'
 import { afterSoi, bigEndianExif, segment } from '../helpers/jpeg-segments.js'
+
+/** The size as the client sees it, read from the markers: what readHeader answers for a JPEG. */
+function jpegSize (bytes: Buffer): { width: number, height: number } | undefined {
+  const info = jpegInfo(bytes)
+  return info === undefined ? undefined : seenSize(info)
+}
 
 const picture = (width: number, height: number): Sharp =>
   sharp({ create: { width, height, channels: 3, background: { r: 200, g: 90, b: 30 } } })

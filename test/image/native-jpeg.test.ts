@@ -169,8 +169,12 @@ t.test('/embed of a JPEG: the native pixels, through the model, against libvips\
   const before = nativeCalls
   t.ok(maxAbsDiff(await embed({}), await reference(nativePixels)) < 1e-4, 'by default the service embeds the native pixels')
   t.equal(nativeCalls, before + 1)
+  const cmyk = await sharp(patternRgb(500, 375), rawInput(500, 375)).toColourspace('cmyk').jpeg().toBuffer()
+  const app = await startApp(t, model)
+  t.equal((await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders('image/jpeg'), payload: cmyk })).statusCode, 200)
+  t.equal(nativeCalls, before + 2, 'a file the native decoder refuses goes to libvips after one try, not two')
   t.ok(maxAbsDiff(await embed({ NATIVE_JPEG: 'false' }), await reference(libvipsPixels)) < 1e-4, 'NATIVE_JPEG=false: libvips\' pixels')
-  t.equal(nativeCalls, before + 1, 'and no native decode')
+  t.equal(nativeCalls, before + 2, 'and no native decode')
   const [a, b] = [await reference(nativePixels), await reference(libvipsPixels)]
   const cosine = a.reduce((sum, v, i) => sum + v * b[i], 0) / Math.hypot(...a) / Math.hypot(...b)
   t.ok(cosine > 0.9999, `the two embeddings agree (cosine ${cosine.toFixed(6)})`)
