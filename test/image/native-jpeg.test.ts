@@ -5,6 +5,7 @@ import { decodeJpegNatively, decodeJpegToTensor, decodesNatively, nativeJpeg } f
 import { normalisationTable, toPixelTensor } from '../../src/inference/normalize.js'
 import { imageHeaders, startApp } from '../helpers/app.js'
 import { patternRgb, rawInput } from '../helpers/images.js'
+import { floatResample, type Kernel } from '../helpers/float-resample.js'
 import { afterSoi, bigEndianExif, segment } from '../helpers/jpeg-segments.js'
 import { syntheticModel } from '../helpers/models.js'
 import { maxAbsDiff, normaliseByHand, runBackbone } from '../helpers/reference.js'
@@ -90,6 +91,27 @@ t.test('resized, it is within a level or two of libvips for each kernel, also th
   }
   t.equal(await decodeJpegNatively(await jpeg(120, 90), { orientation: 1, width: 224, height: 224, kernel: 'linear', crop: whole(224, 224) }), undefined,
     'enlarging is left to libvips, whose affine transform places pixel centres its own way')
+})
+
+t.test('the resample is the plain float arithmetic, to the byte: its vector loops change no sum', async (t) => {
+  // Reductions under 2 (no shrink in the DCT), so the resample starts from the decode at its own size, which equals
+  // libvips'; widths whose rows are not a whole number of vectors; taps past every edge.
+  const cases: Array<[number, number, number, number, Kernel]> = [
+    [500, 375, 299, 224, 'linear'],
+    [500, 375, 301, 227, 'cubic'],
+    [333, 251, 224, 224, 'lanczos3'],
+    [97, 61, 53, 37, 'cubic']
+  ]
+  for (const [width, height, outWidth, outHeight, kernel] of cases) {
+    const bytes = await jpeg(width, height)
+    const decoded = await decodeJpegNatively(bytes, { orientation: 1, width, height, kernel: 'linear', crop: whole(width, height) })
+    const resized = await decodeJpegNatively(bytes, { orientation: 1, width: outWidth, height: outHeight, kernel, crop: whole(outWidth, outHeight) })
+    if (decoded === undefined || resized === undefined) throw new Error('refused')
+    const expected = floatResample(decoded.data, width, height, outWidth, outHeight, kernel)
+    const { max } = differences(resized.data, expected)
+    // Lanczos' weights come from sin(), which V8 and glibc may round a last bit apart.
+    t.ok(kernel === 'lanczos3' ? max <= 1 : resized.data.equals(expected), `${width}×${height} → ${outWidth}×${outHeight} ${kernel}: largest difference ${max}`)
+  }
 })
 
 t.test('a crop is the same rectangle of the full resize', async (t) => {
