@@ -74,10 +74,17 @@ interface Job {
  * Runs images of the same input size as one batch, one batch at a time: while the model works, requests gather,
  * and the next batch takes them all (up to the maximum). Work whose request was aborted (client gone, deadline
  * passed) leaves the queue at once and never reaches the model.
+ *
+ * A full batch does not wait for the running one to come back: it is sent at once, staged behind it, and the
+ * inference thread (which runs one request at a time) starts it the moment the first ends, without waiting for this
+ * thread to take the answers and send the next. At most one batch is staged; a partial one still waits, to gather.
  */
 export class Batcher {
   private queue: Job[] = []
-  private running = false
+  /** Batches sent to the runner and not yet settled: the running one, and at most one staged behind it. */
+  private inFlight = 0
+  /** When the last batch settled: a batch staged behind it started then. */
+  private lastSettledAt = 0
   private timer: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
   private readonly groupsListening = new Map<Job[], () => void>()
@@ -145,7 +152,7 @@ export class Batcher {
 
   /** Resolves once nothing is queued or running (for a graceful shutdown). */
   idle (): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve()
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -167,11 +174,15 @@ export class Batcher {
   }
 
   private schedule (): void {
-    if (this.running || this.queue.length === 0) return
+    if (this.inFlight >= 2 || this.queue.length === 0) return
     const oldest = this.queue[0]
     const companions = this.queue.filter((job) => job.key === oldest.key).length
     const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
     const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
+    if (this.inFlight === 1) {
+      if (full) void this.runBatch(this.take(oldest.key, cap))
+      return
+    }
     const waited = performance.now() - oldest.enqueuedAt
     const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
     if (!full && waited < wait) {
@@ -206,8 +217,8 @@ export class Batcher {
   }
 
   private async runBatch (batch: Job[]): Promise<void> {
-    this.running = true
-    const started = performance.now()
+    this.inFlight++
+    const sent = performance.now()
     const { height, width } = batch[0].input
     try {
       // A tensor for the run, even for one image (unless handed over): the runner hands its buffer over to the
@@ -225,7 +236,11 @@ export class Batcher {
         }
       }
       const hidden = await this.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
-      const inferenceMs = performance.now() - started
+      // A staged batch started when the one ahead of it came back (the runner answers in order).
+      const settled = performance.now()
+      const started = Math.max(sent, this.lastSettledAt)
+      this.lastSettledAt = settled
+      const inferenceMs = settled - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
       this.sizer?.ran(batch[0].key, batch.length, inferenceMs)
       const stride = hidden.tokens * hidden.channels
@@ -238,16 +253,17 @@ export class Batcher {
         batchSize: batch.length
       }))
     } catch (error) {
+      this.lastSettledAt = performance.now()
       for (const job of batch) job.reject(error)
     } finally {
-      this.running = false
+      this.inFlight--
       this.schedule()
       this.notifyIfIdle()
     }
   }
 
   private notifyIfIdle (): void {
-    if (this.running || this.queue.length > 0) return
+    if (this.inFlight > 0 || this.queue.length > 0) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 }

@@ -506,3 +506,66 @@ t.test('with a tensor pool, handed-over pixels and batch tensors go back to it a
   t.same(Array.from(alone.tokens), expectedTokens(image(7), 0, 2))
   t.equal(recycled[2], loneBuffer)
 })
+
+t.test('a full batch is staged behind the running one at once; a partial one waits; never more than one staged', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 })
+  const first = batcher.submit(image(1))
+  const partial = batcher.submit(image(2))
+  t.equal(runner.calls.length, 1, 'one image is not a full batch: it waits for the run to end')
+  const full = batcher.submit(image(3))
+  t.same(runner.calls.map(idsOf), [[1], [2, 3]], 'two are: sent at once, behind the running batch')
+  const more = [4, 5, 6].map((id) => batcher.submit(image(id)))
+  t.equal(runner.calls.length, 2, 'a second full batch waits while one is staged')
+  t.equal(batcher.depth, 3)
+
+  await runner.release()
+  t.same(runner.calls.map(idsOf), [[1], [2, 3], [4, 5]], 'the staged batch runs; the next full one is staged')
+  await runner.release()
+  t.same(runner.calls.map(idsOf), [[1], [2, 3], [4, 5]], 'image 6 alone is not staged')
+  await runner.release()
+  t.same(runner.calls.map(idsOf), [[1], [2, 3], [4, 5], [6]])
+  await runner.release()
+  const outputs = await Promise.all([first, partial, full, ...more])
+  t.same(outputs.map((output) => output.batchSize), [1, 2, 2, 2, 2, 1])
+  t.same(Array.from(outputs[2].tokens), expectedTokens(image(3), 1, 1))
+  t.same(Array.from(outputs[4].tokens), expectedTokens(image(5), 1, 2))
+  await batcher.idle()
+})
+
+t.test('a staged batch\'s run is timed from the moment the batch ahead of it came back, and its wait counts as queue', async (t) => {
+  // As the inference thread does, this runner runs one batch at a time, in the order they came.
+  let tail = Promise.resolve()
+  const runs: Array<{ sent: number, started: number, ended: number }> = []
+  const serial: BackboneRunner = {
+    run: async (pixels, batch) => {
+      const times = { sent: performance.now(), started: 0, ended: 0 }
+      runs.push(times)
+      const run = tail.then(async () => {
+        times.started = performance.now()
+        await sleep(40)
+        times.ended = performance.now()
+      })
+      tail = run
+      await run
+      return { data: new Float32Array(batch * 2).fill(pixels[0]), batch, tokens: 1, channels: 2 }
+    }
+  }
+  const observer = recordingObserver()
+  const batcher = new Batcher(serial, { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
+  const outputs = await Promise.all([1, 2, 3, 4, 5].map((id) => batcher.submit(image(id))))
+  t.same(outputs.map((output) => output.batchSize), [1, 2, 2, 2, 2])
+  t.same(observer.batches, [1, 2, 2])
+  // Batches 1 and 2 were staged: sent while the one ahead ran, so the time since sending spans two runs.
+  for (const [call, output] of [[1, outputs[1]], [2, outputs[3]]] as const) {
+    const { sent, started, ended } = runs[call]
+    const run = ended - started
+    const sinceSent = ended - sent
+    t.ok(Math.abs(output.inferenceMs - run) < Math.abs(output.inferenceMs - sinceSent),
+      `batch ${call}: inferenceMs ${output.inferenceMs.toFixed(1)} is its run (${run.toFixed(1)}), not the time since it was sent (${sinceSent.toFixed(1)})`)
+    t.ok(output.queueMs >= started - sent - 2, `batch ${call}: its wait behind the batch ahead is queue time (${output.queueMs.toFixed(1)} ms)`)
+    t.equal(observer.seconds[call], output.inferenceMs / 1000, 'the observer hears the same run time')
+  }
+  t.ok(outputs[3].queueMs > outputs[1].queueMs, 'the batch staged next waited longer')
+})
