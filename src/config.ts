@@ -18,6 +18,13 @@ export interface Config {
    * refuses to start rather than fall back (a GPU replica that silently serves on CPU is worse than one that fails).
    */
   executionProviders: ProviderName[] | 'auto'
+  /**
+   * Backbone sessions, each on an inference thread of its own, running batches side by side (Triton's instance
+   * groups). On a small CPU host two one-thread instances serve more than one two-thread instance; a lone request
+   * takes longer, and the weights are held once per instance.
+   */
+  inferenceInstances: number
+  /** ONNX Runtime threads per session; by default the usable cores shared among the instances. */
   intraOpThreads: number
   /** Spinning workers answer faster but burn the cores that decoding also needs. */
   spinning: boolean
@@ -79,6 +86,7 @@ type Env = Record<string, string | undefined>
 /** Environment → validated, frozen config; a bad value stops the start with a message naming the variable. */
 export function loadConfig (env: Env = process.env): Readonly<Config> {
   const read = new EnvReader(env)
+  const inferenceInstances = read.integer('INFERENCE_INSTANCES', 1, 1, 16)
   const config: Config = {
     model: read.optionalString('MODEL'),
     modelsDir: resolve(read.string('MODELS_DIR', './models')),
@@ -87,7 +95,8 @@ export function loadConfig (env: Env = process.env): Readonly<Config> {
     port: read.integer('PORT', 8080, 0, 65535),
     logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     executionProviders: read.providers('EXECUTION_PROVIDERS'),
-    intraOpThreads: read.integer('INTRA_OP_THREADS', usableCores(), 1, 1024),
+    inferenceInstances,
+    intraOpThreads: read.integer('INTRA_OP_THREADS', Math.max(1, Math.floor(usableCores() / inferenceInstances)), 1, 1024),
     spinning: read.boolean('ORT_SPINNING', false),
     preprocessNice: read.integer('PREPROCESS_NICE', 19, 0, 19),
     maxBatchSize: read.integer('MAX_BATCH_SIZE', 8, 1, 256),

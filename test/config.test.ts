@@ -12,6 +12,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     port: 8080,
     logLevel: 'info',
     executionProviders: 'auto',
+    inferenceInstances: 1,
     intraOpThreads: usableCores(),
     spinning: false,
     preprocessNice: 19,
@@ -77,6 +78,14 @@ t.test('values are read, trimmed and converted', async (t) => {
   t.equal(loadConfig({ MODELS_DIR: 'rel/dir' }).modelsDir, resolve('rel/dir'), 'a relative folder is made absolute')
 })
 
+t.test('INFERENCE_INSTANCES shares the usable cores among the instances unless INTRA_OP_THREADS says otherwise', async (t) => {
+  const cores = usableCores()
+  t.equal(loadConfig({ INFERENCE_INSTANCES: '2' }).inferenceInstances, 2)
+  t.equal(loadConfig({ INFERENCE_INSTANCES: '2' }).intraOpThreads, Math.max(1, Math.floor(cores / 2)))
+  t.equal(loadConfig({ INFERENCE_INSTANCES: '16' }).intraOpThreads, Math.max(1, Math.floor(cores / 16)), 'at least one thread each')
+  t.equal(loadConfig({ INFERENCE_INSTANCES: '2', INTRA_OP_THREADS: '3' }).intraOpThreads, 3)
+})
+
 t.test('booleans accept 1/0, true/false, yes/no, on/off in any case', async (t) => {
   for (const value of ['1', 'true', 'TRUE', 'yes', 'On']) t.equal(loadConfig({ WARMUP: value }).warmup, true, value)
   for (const value of ['0', 'false', 'False', 'no', 'OFF']) t.equal(loadConfig({ WARMUP: value }).warmup, false, value)
@@ -94,6 +103,7 @@ t.test('each kind of bad value throws a ConfigError naming the variable', async 
     [{ BATCH_WAIT_MS: '1001' }, /^BATCH_WAIT_MS=1001 is not a number between 0 and 1000$/],
     [{ BATCH_WAIT_MS: 'soon' }, /^BATCH_WAIT_MS=soon /],
     [{ INTRA_OP_THREADS: '2.5' }, /^INTRA_OP_THREADS=2\.5 is not a whole number$/],
+    [{ INFERENCE_INSTANCES: '0' }, /^INFERENCE_INSTANCES=0 is not a number between 1 and 16$/],
     [{ DENSE_MAX_SIDE: '8' }, /^DENSE_MAX_SIDE=8 is not a number between 16 and 16384$/],
     [{ BODY_LIMIT_MB: '1e9' }, /^BODY_LIMIT_MB=1e9 /],
     [{ WARMUP: 'maybe' }, /^WARMUP=maybe is not a boolean/],

@@ -1,7 +1,7 @@
 import { compareCpu, type CpuComparison, CpuTally, ownCpuMs, processCpuMs } from './cpu-time.js'
 import type { LoadResult } from './load.js'
-import { ortSettings } from './ort-settings.js'
-import { RawSession } from './raw-session.js'
+import { inferenceInstances, ortSettings } from './ort-settings.js'
+import { RawInstances } from './raw-instances.js'
 import { RemoteLoad } from './remote-load.js'
 import { startService } from './service-process.js'
 import { summarise, type LatencySummary } from './stats.js'
@@ -48,7 +48,7 @@ export interface CeilingComparison {
  * machine's speed over minutes falls on both sides of each ratio alike.
  */
 export async function endpointAgainstCeiling (model: string, options: CeilingOptions): Promise<CeilingComparison> {
-  const raw = await RawSession.open(model, { size: options.size, ...ortSettings(options.env) })
+  const raw = await RawInstances.open(model, { size: options.size, ...ortSettings(options.env), instances: inferenceInstances(options.env) })
   const service = await startService({ MODEL: model, ...options.env })
   const load = RemoteLoad.start()
   const url = `${service.url}${options.path}`
@@ -75,7 +75,7 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
         rawImages += r.images
         rawSeconds += r.seconds
         // Single-image latency of the raw session, beside the service's at concurrency 1.
-        if (concurrency === 1) rawLatencies.push(...(await raw.run(1, window / 2)).latencies)
+        if (concurrency === 1) rawLatencies.push(...(await raw.runAlone(1, window / 2)).latencies)
         const served = await serviceCpu.measure(() => processCpuMs(service.pid),
           async () => load.run({ ...request, seconds: window, warmupRequests: 0 }), (answered) => answered.requests)
         windows.push(served)

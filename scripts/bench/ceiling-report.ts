@@ -1,5 +1,6 @@
 import type { CeilingComparison } from './against-ceiling.js'
 import { describeEnv, table } from './markdown.js'
+import { inferenceInstances } from './ort-settings.js'
 import { round } from './stats.js'
 
 /** The Markdown of one endpoint-against-ceiling comparison; `input` says what the requests carry. */
@@ -9,7 +10,7 @@ export function renderCeiling (c: CeilingComparison, text: { input: string, targ
   return [
     `## ${c.path.split('?')[0]} against the raw ONNX Runtime ceiling at ${c.size}×${c.size}`,
     '',
-    'Ceiling: one ONNX Runtime session in the benchmark process, same threads and spinning as the service, tensors made ' +
+    `Ceiling: ${ceilingSessions(c.env)}, same threads and spinning as the service, tensors made ` +
       `before the clock, ${c.size}×${c.size}. Batch sweep: ${Object.entries(c.rawByBatch).map(([b, v]) => `${b}: ${round(v)} img/s`).join(', ')}; ` +
       `the best batch (${c.bestBatch}) is the ceiling.`,
     '',
@@ -46,4 +47,12 @@ export function renderCeiling (c: CeilingComparison, text: { input: string, targ
       text.targets,
     ''
   ]
+}
+
+/** The raw sessions a ceiling ran: one in the benchmark process, or one per inference instance, side by side. */
+function ceilingSessions (env: Record<string, string>): string {
+  const instances = inferenceInstances(env)
+  return instances > 1
+    ? `${instances} ONNX Runtime sessions (as the service's ${instances} inference instances), each on a thread of its own, running at once`
+    : 'one ONNX Runtime session in the benchmark process'
 }

@@ -60,6 +60,17 @@ export interface BatcherOptions {
   adaptiveBatchSize?: boolean
 }
 
+/** One model instance and what the batcher has sent it. */
+interface Lane {
+  runner: BackboneRunner
+  /** Batches sent and not yet settled: the running one, and at most one staged behind it. */
+  inFlight: number
+  /** When its running batch started: a full batch is staged behind the instance that will likely finish first. */
+  runningSince: number
+  /** When its last batch settled: a batch staged behind it started then. */
+  lastSettledAt: number
+}
+
 interface Job {
   input: PixelInput
   key: string
@@ -71,20 +82,18 @@ interface Job {
 }
 
 /**
- * Runs images of the same input size as one batch, one batch at a time: while the model works, requests gather,
- * and the next batch takes them all (up to the maximum). Work whose request was aborted (client gone, deadline
- * passed) leaves the queue at once and never reaches the model.
+ * Runs images of the same input size as one batch, one batch at a time on each model instance (runner): while the
+ * instances work, requests gather, and the next batch takes them all (up to the maximum). Work whose request was
+ * aborted (client gone, deadline passed) leaves the queue at once and never reaches the model.
  *
- * A full batch does not wait for the running one to come back: it is sent at once, staged behind it, and the
+ * A full batch does not wait for a running one to come back: it is sent at once, staged behind it, and the
  * inference thread (which runs one request at a time) starts it the moment the first ends, without waiting for this
- * thread to take the answers and send the next. At most one batch is staged; a partial one still waits, to gather.
+ * thread to take the answers and send the next. At most one batch is staged per instance, behind the one that
+ * started first; a partial batch still waits for an idle instance, to gather.
  */
 export class Batcher {
   private queue: Job[] = []
-  /** Batches sent to the runner and not yet settled: the running one, and at most one staged behind it. */
-  private inFlight = 0
-  /** When the last batch settled: a batch staged behind it started then. */
-  private lastSettledAt = 0
+  private readonly lanes: Lane[]
   private timer: NodeJS.Timeout | undefined
   private idleWaiters: Array<() => void> = []
   private readonly groupsListening = new Map<Job[], () => void>()
@@ -93,11 +102,12 @@ export class Batcher {
   private readonly sizer: BatchSizer | undefined
 
   constructor (
-    private readonly runner: BackboneRunner,
+    runners: BackboneRunner | readonly BackboneRunner[],
     private readonly options: BatcherOptions,
     private readonly observer?: BatcherObserver
   ) {
     this.sizer = options.adaptiveBatchSize === true ? new BatchSizer(options.maxBatchSize) : undefined
+    this.lanes = (Array.isArray(runners) ? runners : [runners]).map((runner) => ({ runner, inFlight: 0, runningSince: 0, lastSettledAt: 0 }))
   }
 
   private get maxBatchPixels (): number {
@@ -152,7 +162,7 @@ export class Batcher {
 
   /** Resolves once nothing is queued or running (for a graceful shutdown). */
   idle (): Promise<void> {
-    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve()
+    if (this.idleNow) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -174,31 +184,36 @@ export class Batcher {
   }
 
   private schedule (): void {
-    if (this.inFlight >= 2 || this.queue.length === 0) return
-    const oldest = this.queue[0]
-    const companions = this.queue.filter((job) => job.key === oldest.key).length
-    const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
-    const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
-    if (this.inFlight === 1) {
-      if (full) void this.runBatch(this.take(oldest.key, cap))
-      return
-    }
-    const waited = performance.now() - oldest.enqueuedAt
-    const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
-    if (!full && waited < wait) {
-      if (this.timer === undefined) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined
-          this.schedule()
-        }, wait - waited)
+    while (this.queue.length > 0) {
+      const oldest = this.queue[0]
+      const companions = this.queue.filter((job) => job.key === oldest.key).length
+      const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
+      const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
+      const idle = this.lanes.find((lane) => lane.inFlight === 0)
+      if (idle === undefined) {
+        // Every instance is running: a full batch is staged behind the run that started first.
+        const behind = full ? this.lanes.filter((lane) => lane.inFlight === 1).sort((a, b) => a.runningSince - b.runningSince)[0] : undefined
+        if (behind === undefined) return
+        void this.runBatch(behind, this.take(oldest.key, cap))
+        continue
       }
-      return
+      const waited = performance.now() - oldest.enqueuedAt
+      const wait = Math.max(this.options.batchWaitMs, this.expected > 0 ? this.options.incomingWaitMs : 0)
+      if (!full && waited < wait) {
+        if (this.timer === undefined) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined
+            this.schedule()
+          }, wait - waited)
+        }
+        return
+      }
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer)
+        this.timer = undefined
+      }
+      void this.runBatch(idle, this.take(oldest.key, cap))
     }
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-    }
-    void this.runBatch(this.take(oldest.key, cap))
   }
 
   private take (key: string, cap: number): Job[] {
@@ -216,9 +231,9 @@ export class Batcher {
     return batch
   }
 
-  private async runBatch (batch: Job[]): Promise<void> {
-    this.inFlight++
+  private async runBatch (lane: Lane, batch: Job[]): Promise<void> {
     const sent = performance.now()
+    if (lane.inFlight++ === 0) lane.runningSince = sent
     const { height, width } = batch[0].input
     try {
       // A tensor for the run, even for one image (unless handed over): the runner hands its buffer over to the
@@ -235,11 +250,11 @@ export class Batcher {
           if (own !== undefined) tensors.give(own)
         }
       }
-      const hidden = await this.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
-      // A staged batch started when the one ahead of it came back (the runner answers in order).
+      const hidden = await lane.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
+      // A staged batch started when the one ahead of it came back (each runner answers in order).
       const settled = performance.now()
-      const started = Math.max(sent, this.lastSettledAt)
-      this.lastSettledAt = settled
+      const started = Math.max(sent, lane.lastSettledAt)
+      lane.lastSettledAt = settled
       const inferenceMs = settled - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
       this.sizer?.ran(batch[0].key, batch.length, inferenceMs)
@@ -253,17 +268,22 @@ export class Batcher {
         batchSize: batch.length
       }))
     } catch (error) {
-      this.lastSettledAt = performance.now()
+      lane.lastSettledAt = performance.now()
       for (const job of batch) job.reject(error)
     } finally {
-      this.inFlight--
+      lane.runningSince = lane.lastSettledAt
+      lane.inFlight--
       this.schedule()
       this.notifyIfIdle()
     }
   }
 
+  private get idleNow (): boolean {
+    return this.queue.length === 0 && this.lanes.every((lane) => lane.inFlight === 0)
+  }
+
   private notifyIfIdle (): void {
-    if (this.inFlight > 0 || this.queue.length > 0) return
+    if (!this.idleNow) return
     for (const resolve of this.idleWaiters.splice(0)) resolve()
   }
 }

@@ -13,6 +13,7 @@ export function engineOptionsFromConfig (config: Readonly<Config>): EngineOption
     stripPixels: config.stripPixels,
     postprocessThreads: config.postprocessThreads,
     maxBatchTokens: config.maxBatchTokens,
-    maxQueuedPixels: config.maxQueuedPixels
+    maxQueuedPixels: config.maxQueuedPixels,
+    instances: config.inferenceInstances
   }
 }

@@ -40,6 +40,8 @@ export interface EngineOptions {
   observer?: BatcherObserver
   /** HEADS_DIR: where fitted heads are written and loaded from besides the model's heads/ (default: that folder). */
   headsDir?: string
+  /** INFERENCE_INSTANCES: backbone sessions on inference threads of their own, batches running side by side (default 1). */
+  instances?: number
 }
 
 /** One image through the backbone: its tokens, and how its pixels map onto the model's input. */
@@ -98,9 +100,9 @@ export class Engine {
 
   private constructor (
     readonly folder: ModelFolder,
-    /** The inference thread all sessions live on. */
-    readonly host: OrtHost,
-    readonly backbone: Backbone,
+    /** One inference thread per instance, each with its backbone session; the first also holds the heads'. */
+    readonly hosts: readonly OrtHost[],
+    readonly backbones: readonly Backbone[],
     readonly batcher: Batcher,
     readonly heads: HeadRegistry,
     /** Where answers are resampled and encoded: never on the event loop. */
@@ -116,24 +118,36 @@ export class Engine {
   }
 
   static async start (folder: ModelFolder, options: EngineOptions, log: Log): Promise<Engine> {
-    const host = await OrtHost.start()
-    lowerOtherThreads([host.threadId], options.preprocessNice)
-    // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
-    const post = new PostPool(options.postprocessThreads)
+    const hosts: OrtHost[] = []
+    let post: PostPool | undefined
     try {
-      const backbone = await Backbone.load(host, folder, options.session, log)
-      const heads = new HeadRegistry(await loadHeads(host, { modelDir: folder.dir, headsDir: options.headsDir }, headBackbone(backbone, folder), options.session, log))
+      for (let i = 0; i < (options.instances ?? 1); i++) hosts.push(await OrtHost.start())
+      lowerOtherThreads(hosts.map((host) => host.threadId), options.preprocessNice)
+      // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
+      post = new PostPool(options.postprocessThreads)
+      const backbones: Backbone[] = []
+      for (const host of hosts) backbones.push(await Backbone.load(host, folder, options.session, log))
+      const [backbone] = backbones
+      const heads = new HeadRegistry(await loadHeads(hosts[0], { modelDir: folder.dir, headsDir: options.headsDir }, headBackbone(backbone, folder), options.session, log))
       await post.started
       const tensors = new TensorPool(TENSOR_POOL_BYTES)
       const batching = { ...options.batching, maxBatchPixels: options.maxBatchTokens * backbone.patchSize ** 2, tensors }
-      const batcher = new Batcher(backbone, batching, options.observer)
-      return new Engine(folder, host, backbone, batcher, heads, post, tensors, options)
+      const batcher = new Batcher(backbones, batching, options.observer)
+      return new Engine(folder, hosts, backbones, batcher, heads, post, tensors, options)
     } catch (error) {
-      await post.close()
-      await host.close()
+      await post?.close()
+      for (const host of hosts) await host.close()
       throw error
     }
   }
+
+  /** The first instance: the heads' inference thread, and the backbone that describes the model. */
+  get host (): OrtHost { return this.hosts[0] }
+  get backbone (): Backbone { return this.backbones[0] }
+  /** False once any inference thread has died. */
+  get healthy (): boolean { return this.hosts.every((host) => host.healthy) }
+  /** Backbone runs so far, every instance's. */
+  get backboneRuns (): number { return this.backbones.reduce((runs, backbone) => runs + backbone.runCount, 0) }
 
   get patchSize (): number { return this.backbone.patchSize }
   get denseMaxSide (): number { return this.options.denseMaxSide }
@@ -226,13 +240,13 @@ export class Engine {
     const side = this.backbone.fixedInput ?? (resize.kind === 'exact' ? resize : { height: 224, width: 224 })
     const height = Math.ceil(side.height / this.patchSize) * this.patchSize
     const width = Math.ceil(side.width / this.patchSize) * this.patchSize
-    await this.backbone.run(new Float32Array(3 * height * width), 1, height, width)
+    for (const backbone of this.backbones) await backbone.run(new Float32Array(3 * height * width), 1, height, width)
   }
 
   async close (): Promise<void> {
     await this.batcher.idle()
     await this.post.close()
-    await this.host.close()
+    for (const host of this.hosts) await host.close()
   }
 
   private async prepare (bytes: Buffer, header: ImageHeader, plan: ResizePlan, geometry: InputGeometry, context: RequestContext): Promise<Prepared> {

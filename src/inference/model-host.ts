@@ -29,7 +29,7 @@ export class ModelHost {
 
   /** The engine, or the reason a client must come back later. */
   require (): Engine {
-    if (this.state === 'ready' && this.engine !== undefined && !this.engine.host.healthy) this.state = 'failed'
+    if (this.state === 'ready' && this.engine !== undefined && !this.engine.healthy) this.state = 'failed'
     if (this.state === 'ready' && this.engine !== undefined) return this.engine
     if (this.state === 'closing') throw new ServiceError('shutting_down', 'the service is shutting down; retry on another replica', 5)
     if (this.state === 'failed') throw new ServiceError('not_ready', 'the model failed to load or its inference thread died; see the service log', 30)

@@ -569,3 +569,36 @@ t.test('a staged batch\'s run is timed from the moment the batch ahead of it cam
   }
   t.ok(outputs[3].queueMs > outputs[1].queueMs, 'the batch staged next waited longer')
 })
+
+t.test('with two model instances, batches run on both at once; a full batch is staged behind the run that started first', async (t) => {
+  const first = new FakeRunner()
+  const second = new FakeRunner()
+  first.hold = true
+  second.hold = true
+  const observer = recordingObserver()
+  const batcher = new Batcher([first, second], { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 }, observer)
+  const jobs = [batcher.submit(image(1)), batcher.submit(image(2))]
+  t.same([first.calls.map(idsOf), second.calls.map(idsOf)], [[[1]], [[2]]], 'an idle instance takes what is queued at once')
+  jobs.push(batcher.submit(image(3)), batcher.submit(image(4)))
+  jobs.push(batcher.submit(image(5)), batcher.submit(image(6)))
+  t.same([first.calls.map(idsOf), second.calls.map(idsOf)], [[[1], [3, 4]], [[2], [5, 6]]], 'full batches staged, one behind each')
+  jobs.push(batcher.submit(image(7)))
+  t.equal(batcher.depth, 1, 'a partial batch waits for an idle instance')
+
+  let idle = false
+  const idleNow = batcher.idle().then(() => { idle = true })
+  await second.release()
+  t.same(second.calls.length, 2, 'the second instance runs its staged batch; nothing more is staged')
+  await first.release()
+  await first.release()
+  t.same(first.calls.map(idsOf), [[1], [3, 4], [7]], 'image 7 goes to the first instance to fall idle')
+  await first.release()
+  t.notOk(idle, 'idle() waits for every instance')
+  await second.release()
+  await idleNow
+  const outputs = await Promise.all(jobs)
+  t.same(outputs.map((output) => output.batchSize), [1, 1, 2, 2, 2, 2, 1])
+  t.same(Array.from(outputs[5].tokens), expectedTokens(image(6), 1, 1), 'image 6: second of its batch, the second call of its instance')
+  t.same(Array.from(outputs[6].tokens), expectedTokens(image(7), 0, 2))
+  t.same(observer.batches.length, 5)
+})

@@ -95,3 +95,27 @@ t.test('many concurrent requests, batched on reused tensors, each get their own 
   const worst = Math.max(...answers.map((answer, i) => maxAbsDiff(answer, singles[order[i]])))
   t.ok(worst < 1e-5, `every answer equals its image's single answer (worst difference ${worst})`)
 })
+
+t.test('with two inference instances, concurrent requests run on both, and every answer equals the single instance\'s', async (t) => {
+  const withHeads = syntheticModel({ preset: 'tiny', seed: 11, heads: true })
+  const app = await startApp(t, withHeads, { INFERENCE_INSTANCES: '2', INTRA_OP_THREADS: '1', MAX_BATCH_SIZE: '2', ADAPTIVE_BATCH_SIZE: 'false' })
+  const engine = app.modelHost.require()
+  t.equal(engine.backbones.length, 2)
+  t.not(engine.hosts[0].threadId, engine.hosts[1].threadId, 'each instance has an inference thread of its own')
+  const images = await Promise.all([21, 22, 23, 24, 25, 26, 27, 28].map(async (seed) => patternPng(96, 80, seed)))
+  const before = engine.backbones.map((backbone) => backbone.runCount)
+  const together = await Promise.all(images.map(async (image) => embedOne(app, image, '?size=native')))
+  const ran = engine.backbones.map((backbone, i) => backbone.runCount - before[i])
+  t.ok(ran.every((runs) => runs > 0), `both instances ran (${ran.join(' and ')} batches)`)
+  t.equal(engine.backboneRuns, before[0] + before[1] + ran[0] + ran[1])
+
+  const segmented = await app.inject({ method: 'POST', url: '/segment', headers: imageHeaders(), payload: images[0] })
+  t.equal(segmented.statusCode, 200, 'heads run on the first instance\'s thread')
+
+  const alone = await startApp(t, withHeads, { MAX_BATCH_SIZE: '1' })
+  for (const [i, image] of images.entries()) {
+    t.ok(maxAbsDiff(together[i], await embedOne(alone, image, '?size=native')) < 1e-5, `image ${i}: equals the single instance's answer`)
+  }
+  const single = await alone.inject({ method: 'POST', url: '/segment', headers: imageHeaders(), payload: images[0] })
+  t.ok(segmented.rawPayload.equals(single.rawPayload), 'the same segmentation')
+})
