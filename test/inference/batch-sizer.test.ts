@@ -84,12 +84,20 @@ t.test('each input size learns on its own, and the oldest of many is forgotten',
   t.equal(sizer.cap('large'), 4)
 })
 
-/** A backbone whose batch of n costs `cost(n)` ms of wall time. */
+/**
+ * A backbone whose batch of n costs `cost(n)` ms of wall time, one batch at a time in the order sent, as the
+ * inference thread runs them (a batch staged behind another starts when it ends).
+ */
 function timedRunner (cost: (batch: number) => number, sizes: number[]): BackboneRunner {
+  let tail = Promise.resolve()
   return {
     run: async (_pixels, batch): Promise<HiddenStates> => {
-      sizes.push(batch)
-      await sleep(cost(batch))
+      const run = tail.then(async () => {
+        sizes.push(batch)
+        await sleep(cost(batch))
+      })
+      tail = run
+      await run
       return { data: new Float32Array(batch), batch, tokens: 1, channels: 1 }
     }
   }
