@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker } from '../../src/inference/spawn-worker.js'
-import { RawSession } from './raw-session.js'
+import { type BatchSweep, RawSession, sweepBatches } from './raw-session.js'
 
 type Run = { images: number, seconds: number, latencies: number[] }
 type Ask = { kind: 'run', batch: number, seconds: number } | { kind: 'release' }
@@ -45,14 +45,8 @@ export class RawInstances {
   }
 
   /** Images per second at each batch size, every instance running, and the batch that does the most. */
-  async sweep (batches: number[], seconds: number): Promise<{ byBatch: Record<number, number>, best: number }> {
-    const byBatch: Record<number, number> = {}
-    for (const batch of batches) {
-      const { images, seconds: took } = await this.run(batch, seconds)
-      byBatch[batch] = images / took
-    }
-    const best = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0][0])
-    return { byBatch, best }
+  async sweep (batches: number[], seconds: number): Promise<BatchSweep> {
+    return await sweepBatches(async (batch) => await this.run(batch, seconds), batches)
   }
 
   async release (): Promise<void> {

@@ -49,14 +49,8 @@ export class RawSession {
   }
 
   /** Images per second at each batch size, each run for about `seconds`, and the batch that does the most. */
-  async sweep (batches: number[], seconds: number): Promise<{ byBatch: Record<number, number>, best: number }> {
-    const byBatch: Record<number, number> = {}
-    for (const batch of batches) {
-      const { images, seconds: took } = await this.run(batch, seconds)
-      byBatch[batch] = images / took
-    }
-    const best = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0][0])
-    return { byBatch, best }
+  async sweep (batches: number[], seconds: number): Promise<BatchSweep> {
+    return await sweepBatches(async (batch) => await this.run(batch, seconds), batches)
   }
 
   /** One run, untimed, with nothing before it: for measuring what a single run costs in memory. */
@@ -83,4 +77,20 @@ export class RawSession {
   async release (): Promise<void> {
     await this.session.release()
   }
+}
+
+export interface BatchSweep {
+  byBatch: Record<number, number>
+  best: number
+}
+
+/** Images per second of `run` at each batch size, and the batch that does the most. */
+export async function sweepBatches (run: (batch: number) => Promise<{ images: number, seconds: number }>, batches: number[]): Promise<BatchSweep> {
+  const byBatch: Record<number, number> = {}
+  for (const batch of batches) {
+    const { images, seconds } = await run(batch)
+    byBatch[batch] = images / seconds
+  }
+  const best = Number(Object.entries(byBatch).sort((a, b) => b[1] - a[1])[0][0])
+  return { byBatch, best }
 }
