@@ -18,7 +18,9 @@ command -v "${CC:-cc}" >/dev/null || skip "no C compiler (${CC:-cc})"
 
 mkdir -p build/native
 # rpath $ORIGIN: an image that has no libjpeg of its own finds one copied beside the module (the Dockerfile does).
-"${CC:-cc}" -O2 -fPIC -shared -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=jpeg_rgb -I"$include" ${JPEG_INCLUDE:+-I"$JPEG_INCLUDE"} \
+# -ffp-contract=off: no fused multiply-adds (arm64 and clang would fuse), so the resample rounds as plain float code
+# does on every machine, which test/image/native-jpeg.test.ts checks to the byte.
+"${CC:-cc}" -O2 -ffp-contract=off -fPIC -shared -Wall -Wextra -Werror -DNODE_GYP_MODULE_NAME=jpeg_rgb -I"$include" ${JPEG_INCLUDE:+-I"$JPEG_INCLUDE"} \
   "$source" -ljpeg -lm -Wl,-rpath,'$ORIGIN' -o "$module.tmp" || skip "the compiler failed"
 mv "$module.tmp" "$module"
 echo "build-native: built $module" >&2

@@ -70,8 +70,8 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
       const ceilingCpu = new CpuTally()
       const serviceCpu = new CpuTally()
       for (let round = 0; round < options.rounds; round++) {
-        // run() starts with one untimed run of the batch, which the CPU time includes.
-        const r = await ceilingCpu.measure(ownCpuMs, async () => raw.run(bestBatch, window), (run) => run.images + bestBatch)
+        // run() starts with one untimed run of the batch on each instance, which the CPU time includes.
+        const r = await ceilingCpu.measure(ownCpuMs, async () => raw.run(bestBatch, window), (run) => run.images + bestBatch * raw.count)
         rawImages += r.images
         rawSeconds += r.seconds
         // Single-image latency of the raw session, beside the service's at concurrency 1.

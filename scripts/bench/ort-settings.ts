@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os'
+import { usableCores } from '../../src/usable-cores.js'
 
 /**
  * The ONNX Runtime settings the service will use under `env`, so that every ceiling runs with the same ones: as
@@ -6,12 +6,14 @@ import { availableParallelism } from 'node:os'
  */
 export function ortSettings (env: Record<string, string>): { threads: number, spinning: boolean } {
   return {
-    threads: Number(env.INTRA_OP_THREADS ?? Math.max(1, Math.floor(availableParallelism() / inferenceInstances(env)))),
+    threads: Number(env.INTRA_OP_THREADS ?? Math.max(1, Math.floor(usableCores() / inferenceInstances(env)))),
     spinning: ['1', 'true', 'yes', 'on'].includes((env.ORT_SPINNING ?? 'false').toLowerCase())
   }
 }
 
 /** INFERENCE_INSTANCES under `env`: backbone sessions running side by side. */
 export function inferenceInstances (env: Record<string, string>): number {
-  return Number(env.INFERENCE_INSTANCES ?? 1)
+  const instances = Number(env.INFERENCE_INSTANCES ?? 1)
+  if (!Number.isInteger(instances) || instances < 1) throw new Error(`INFERENCE_INSTANCES=${env.INFERENCE_INSTANCES ?? ''} is not a whole number of at least 1`)
+  return instances
 }

@@ -27,6 +27,11 @@ export class RawInstances {
     return new RawInstances(undefined, workers)
   }
 
+  /** Sessions that run at once, each with its own untimed first run of a batch. */
+  get count (): number {
+    return Math.max(1, this.workers.length)
+  }
+
   /** Every instance runs `batch` for about `seconds` at once; images are summed, seconds the longest. */
   async run (batch: number, seconds: number): Promise<Run> {
     if (this.alone !== undefined) return await this.alone.run(batch, seconds)

@@ -24,6 +24,8 @@ export interface TokenOutput {
   channels: number
   queueMs: number
   inferenceMs: number
+  /** When its batch's run started (performance.now()): with several instances, one request's batches may overlap. */
+  startedAt: number
   batchSize: number
 }
 
@@ -63,13 +65,14 @@ export interface BatcherOptions {
 /** One model instance and what the batcher has sent it. */
 interface Lane {
   runner: BackboneRunner
-  /** Batches sent and not yet settled: the running one, and at most one staged behind it. */
-  inFlight: number
-  /** When its running batch started: a full batch is staged behind the instance that will likely finish first. */
-  runningSince: number
-  /** When its last batch settled: a batch staged behind it started then. */
+  /** When each batch sent and not yet settled was sent, oldest first: the running one, at most one staged behind. */
+  sent: Array<{ at: number }>
+  /** When its oldest batch last settled: the batch behind it started then. */
   lastSettledAt: number
 }
+
+/** When the lane's running batch started (its send, or the end of the batch before it). */
+const runningSince = (lane: Lane): number => Math.max(lane.sent[0]?.at ?? 0, lane.lastSettledAt)
 
 interface Job {
   input: PixelInput
@@ -84,7 +87,8 @@ interface Job {
 /**
  * Runs images of the same input size as one batch, one batch at a time on each model instance (runner): while the
  * instances work, requests gather, and the next batch takes them all (up to the maximum). Work whose request was
- * aborted (client gone, deadline passed) leaves the queue at once and never reaches the model.
+ * aborted (client gone, deadline passed) leaves the queue at once and never reaches the model; once its batch has
+ * been sent (running, or staged behind a run), it runs with it.
  *
  * A full batch does not wait for a running one to come back: it is sent at once, staged behind it, and the
  * inference thread (which runs one request at a time) starts it the moment the first ends, without waiting for this
@@ -107,7 +111,7 @@ export class Batcher {
     private readonly observer?: BatcherObserver
   ) {
     this.sizer = options.adaptiveBatchSize === true ? new BatchSizer(options.maxBatchSize) : undefined
-    this.lanes = (Array.isArray(runners) ? runners : [runners]).map((runner) => ({ runner, inFlight: 0, runningSince: 0, lastSettledAt: 0 }))
+    this.lanes = (Array.isArray(runners) ? runners : [runners]).map((runner) => ({ runner, sent: [], lastSettledAt: 0 }))
   }
 
   private get maxBatchPixels (): number {
@@ -189,10 +193,11 @@ export class Batcher {
       const companions = this.queue.filter((job) => job.key === oldest.key).length
       const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
       const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
-      const idle = this.lanes.find((lane) => lane.inFlight === 0)
+      // The idle instance that has waited longest: instances take turns (the first also runs the heads).
+      const idle = this.lanes.filter((lane) => lane.sent.length === 0).sort((a, b) => a.lastSettledAt - b.lastSettledAt)[0]
       if (idle === undefined) {
         // Every instance is running: a full batch is staged behind the run that started first.
-        const behind = full ? this.lanes.filter((lane) => lane.inFlight === 1).sort((a, b) => a.runningSince - b.runningSince)[0] : undefined
+        const behind = full ? this.lanes.filter((lane) => lane.sent.length === 1).sort((a, b) => runningSince(a) - runningSince(b))[0] : undefined
         if (behind === undefined) return
         void this.runBatch(behind, this.take(oldest.key, cap))
         continue
@@ -232,8 +237,8 @@ export class Batcher {
   }
 
   private async runBatch (lane: Lane, batch: Job[]): Promise<void> {
-    const sent = performance.now()
-    if (lane.inFlight++ === 0) lane.runningSince = sent
+    const sent = { at: performance.now() }
+    lane.sent.push(sent)
     const { height, width } = batch[0].input
     try {
       // A tensor for the run, even for one image (unless handed over): the runner hands its buffer over to the
@@ -251,10 +256,8 @@ export class Batcher {
         }
       }
       const hidden = await lane.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
-      // A staged batch started when the one ahead of it came back (each runner answers in order).
       const settled = performance.now()
-      const started = Math.max(sent, lane.lastSettledAt)
-      lane.lastSettledAt = settled
+      const started = this.settle(lane, sent, settled)
       const inferenceMs = settled - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
       this.sizer?.ran(batch[0].key, batch.length, inferenceMs)
@@ -265,21 +268,34 @@ export class Batcher {
         channels: hidden.channels,
         queueMs: started - job.enqueuedAt,
         inferenceMs,
+        startedAt: started,
         batchSize: batch.length
       }))
     } catch (error) {
-      lane.lastSettledAt = performance.now()
+      if (lane.sent.includes(sent)) this.settle(lane, sent, performance.now())
       for (const job of batch) job.reject(error)
     } finally {
-      lane.runningSince = lane.lastSettledAt
-      lane.inFlight--
       this.schedule()
       this.notifyIfIdle()
     }
   }
 
+  /**
+   * Takes a settled batch off its lane; returns when it started. A staged batch started when the one ahead of it
+   * settled; one that settles out of turn (a failure before the batch ahead ended) counts from its send and leaves
+   * the lane's clock alone.
+   */
+  private settle (lane: Lane, sent: { at: number }, settled: number): number {
+    const oldest = lane.sent[0] === sent
+    lane.sent.splice(lane.sent.indexOf(sent), 1)
+    if (!oldest) return sent.at
+    const started = Math.max(sent.at, lane.lastSettledAt)
+    lane.lastSettledAt = settled
+    return started
+  }
+
   private get idleNow (): boolean {
-    return this.queue.length === 0 && this.lanes.every((lane) => lane.inFlight === 0)
+    return this.queue.length === 0 && this.lanes.every((lane) => lane.sent.length === 0)
   }
 
   private notifyIfIdle (): void {

@@ -14,6 +14,7 @@ import { OrtHost } from './ort-worker/ort-host.js'
 import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
+import { inferenceSpan } from './inference-span.js'
 import { PixelBudget } from './pixel-budget.js'
 import { TensorPool } from './tensor-pool.js'
 import type { SessionSettings } from './onnx-session.js'
@@ -74,18 +75,6 @@ const LARGE_IMAGE_PIXELS = 512 * 512
 /** Model-input buffers kept for use again: 80 tensors of a 224² image, or 2.7 batches of 8 at 512². */
 const TENSOR_POOL_BYTES = 48 * 1024 * 1024
 
-/** Images of one request that shared a batch spent that batch's time once, not once each. */
-function sumOfDistinctBatches (outputs: TokenOutput[]): number {
-  const seen = new Set<Float32Array['buffer']>()
-  let total = 0
-  for (const output of outputs) {
-    if (seen.has(output.tokens.buffer)) continue
-    seen.add(output.tokens.buffer)
-    total += output.inferenceMs
-  }
-  return total
-}
-
 /**
  * The backbone, its batcher and the preprocessing that feeds it: the core the HTTP layer calls, with no HTTP in it.
  */
@@ -126,7 +115,12 @@ export class Engine {
       // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
       post = new PostPool(options.postprocessThreads)
       const backbones: Backbone[] = []
-      for (const host of hosts) backbones.push(await Backbone.load(host, folder, options.session, log))
+      for (const host of hosts) {
+        // Every instance on the provider the first one got: a second that fell back to the CPU would serve beside a
+        // GPU one unnoticed, so it fails the start instead.
+        const session = backbones.length === 0 ? options.session : { ...options.session, providers: [backbones[0].provider] }
+        backbones.push(await Backbone.load(host, folder, session, log))
+      }
       const [backbone] = backbones
       const heads = new HeadRegistry(await loadHeads(hosts[0], { modelDir: folder.dir, headsDir: options.headsDir }, headBackbone(backbone, folder), options.session, log))
       await post.started
@@ -222,7 +216,7 @@ export class Engine {
   async encodePixels (inputs: PixelInput[], context: RequestContext, announced = 0): Promise<TokenOutput[]> {
     const outputs = await Promise.all(this.batcher.submitAll(inputs, context.signal, announced))
     context.times.add('queue', Math.max(...outputs.map((o) => o.queueMs)))
-    context.times.add('inference', sumOfDistinctBatches(outputs))
+    context.times.add('inference', inferenceSpan(outputs))
     return outputs
   }
 

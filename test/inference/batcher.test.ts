@@ -602,3 +602,49 @@ t.test('with two model instances, batches run on both at once; a full batch is s
   t.same(Array.from(outputs[6].tokens), expectedTokens(image(7), 0, 2))
   t.same(observer.batches.length, 5)
 })
+
+t.test('an abort after the job\'s batch was staged changes nothing: the batch was sent, and runs whole', async (t) => {
+  const runner = new FakeRunner()
+  runner.hold = true
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 })
+  const first = batcher.submit(image(1))
+  const controller = new AbortController()
+  const staged = [batcher.submit(image(2), controller.signal), batcher.submit(image(3))]
+  t.equal(runner.calls.length, 2, 'staged')
+  controller.abort(new ServiceError('deadline_exceeded', 'late'))
+  await runner.release()
+  await runner.release()
+  await first
+  const outputs = await Promise.all(staged)
+  t.same(Array.from(outputs[0].tokens), expectedTokens(image(2), 0, 1))
+  t.same(runner.calls.map(idsOf), [[1], [2, 3]])
+})
+
+t.test('idle instances take turns: each batch goes to the one idle longest', async (t) => {
+  const runners = [new FakeRunner(), new FakeRunner(), new FakeRunner()]
+  const batcher = new Batcher(runners, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
+  for (let id = 1; id <= 6; id++) await batcher.submit(image(id))
+  t.same(runners.map((runner) => runner.calls.map(idsOf)), [[[1], [4]], [[2], [5]], [[3], [6]]])
+})
+
+t.test('a staged batch that fails before the run ahead of it ends leaves that run\'s timing alone', async (t) => {
+  let releaseFirst = (): void => {}
+  let calls = 0
+  const runner: BackboneRunner = {
+    run: async (pixels, batch) => {
+      if (calls++ === 1) throw new Error('the staged batch failed')
+      await new Promise<void>((resolve) => { releaseFirst = resolve })
+      return { data: new Float32Array(batch * 2).fill(pixels[0]), batch, tokens: 1, channels: 2 }
+    }
+  }
+  const batcher = new Batcher(runner, { maxBatchSize: 2, batchWaitMs: 0, incomingWaitMs: 0 })
+  const first = batcher.submit(image(1))
+  await sleep(40)
+  const staged = [batcher.submit(image(2)), batcher.submit(image(3))]
+  await t.rejects(staged[0], /the staged batch failed/)
+  await t.rejects(staged[1], /the staged batch failed/)
+  await sleep(10)
+  releaseFirst()
+  const output = await first
+  t.ok(output.inferenceMs >= 45, `the first run is timed from its own send (${output.inferenceMs.toFixed(1)} ms), not from the failure`)
+})

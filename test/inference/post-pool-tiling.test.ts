@@ -110,7 +110,7 @@ t.test('the features target blends each window\'s patch grid, made from its toke
   const tokenCount = 1 + registers + grid.height * grid.width
   // One batch's output holds every window's tokens; each window's are a view of it, as the batcher gives them.
   const batch = noise(plan.origins.length * tokenCount * channels, 11)
-  const outputs = plan.origins.map((_, i) => ({ tokens: batch.subarray(i * tokenCount * channels, (i + 1) * tokenCount * channels), tokenCount, channels, queueMs: 0, inferenceMs: 0, batchSize: 1 }))
+  const outputs = plan.origins.map((_, i) => ({ tokens: batch.subarray(i * tokenCount * channels, (i + 1) * tokenCount * channels), tokenCount, channels, queueMs: 0, inferenceMs: 0, startedAt: 0, batchSize: 1 }))
 
   let here: ReturnType<typeof newCanvas> | undefined
   plan.origins.forEach((origin, i) => {

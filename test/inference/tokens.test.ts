@@ -12,7 +12,7 @@ function output (registers: number, patches: number, channels: number): TokenOut
     if (token >= 1 && token <= registers) return 1000 + token
     return token * 10 + c + (token === 0 ? 0.5 : 0) - (c % 2 === 1 ? 40 : 0)
   })
-  return { tokens, tokenCount, channels, queueMs: 0, inferenceMs: 0, batchSize: 1 }
+  return { tokens, tokenCount, channels, queueMs: 0, inferenceMs: 0, startedAt: 0, batchSize: 1 }
 }
 
 const row = (out: TokenOutput, token: number): number[] => Array.from(out.tokens.subarray(token * out.channels, (token + 1) * out.channels))
@@ -55,7 +55,7 @@ for (const registers of [0, 4]) {
 
 t.test('the mean of a known example', async (t) => {
   // CLS [9, 9], one register [100, -100], patches [1, 2], [3, 6], [5, 10].
-  const out: TokenOutput = { tokens: Float32Array.from([9, 9, 100, -100, 1, 2, 3, 6, 5, 10]), tokenCount: 5, channels: 2, queueMs: 0, inferenceMs: 0, batchSize: 1 }
+  const out: TokenOutput = { tokens: Float32Array.from([9, 9, 100, -100, 1, 2, 3, 6, 5, 10]), tokenCount: 5, channels: 2, queueMs: 0, inferenceMs: 0, startedAt: 0, batchSize: 1 }
   t.same(Array.from(poolTokens(out, 1, 'mean', false)), [3, 6])
   t.same(Array.from(poolTokens(out, 0, 'mean', false)), [109 / 4, -82 / 4], 'with no registers declared, row 1 is a patch')
   t.same(Array.from(poolTokens(out, 1, 'cls+mean', false)), [9, 9, 3, 6])
@@ -95,7 +95,7 @@ t.test('patchGrid turns [tokens, C] rows into a [C, h, w] row-major map', async 
     }
   }
   // A small case written out: 0 registers, h = 1, w = 2, 3 channels.
-  const small: TokenOutput = { tokens: Float32Array.from([0, 0, 0, 1, 2, 3, 4, 5, 6]), tokenCount: 3, channels: 3, queueMs: 0, inferenceMs: 0, batchSize: 1 }
+  const small: TokenOutput = { tokens: Float32Array.from([0, 0, 0, 1, 2, 3, 4, 5, 6]), tokenCount: 3, channels: 3, queueMs: 0, inferenceMs: 0, startedAt: 0, batchSize: 1 }
   t.same(Array.from(patchGrid(small, 0, 1, 2)), [1, 4, 2, 5, 3, 6])
 })
 

@@ -55,4 +55,4 @@ export function metricValue (text: string, name: string, labels = ''): number {
 }
 
 /** The backbone runs so far: work dropped for a departed client must not move it. */
-export const backboneRuns = (app: FastifyInstance): number => app.modelHost.require().backbone.runCount
+export const backboneRuns = (app: FastifyInstance): number => app.modelHost.require().backboneRuns
