@@ -3,7 +3,8 @@ import { spawnWorker } from '../../src/inference/spawn-worker.js'
 import { type BatchSweep, RawSession, sweepBatches } from './raw-session.js'
 
 type Run = { images: number, seconds: number, latencies: number[] }
-type Ask = { kind: 'run', batch: number, seconds: number } | { kind: 'release' }
+/** What raw-instance-worker.ts is asked. */
+export type Ask = { kind: 'run', batch: number, seconds: number } | { kind: 'release' }
 
 /**
  * The ceiling for a service of several inference instances: as many raw sessions, each on a thread of its own
@@ -17,13 +18,7 @@ export class RawInstances {
     if (options.instances <= 1) return new RawInstances(await RawSession.open(modelDir, options), [])
     const workers = Array.from({ length: options.instances }, () =>
       spawnWorker(new URL('./raw-instance-worker', import.meta.url), { workerData: { modelDir, size: options.size, threads: options.threads, spinning: options.spinning } }))
-    await Promise.all(workers.map(async (worker) => await new Promise((resolve, reject) => {
-      worker.once('message', (ready) => {
-        worker.off('error', reject)
-        resolve(ready)
-      })
-      worker.once('error', reject)
-    })))
+    await Promise.all(workers.map(answer))
     return new RawInstances(undefined, workers)
   }
 
@@ -61,13 +56,18 @@ export class RawInstances {
 }
 
 async function ask<T> (worker: Worker, request: Ask): Promise<T> {
+  const answered = answer<T>(worker)
+  worker.postMessage(request)
+  return await answered
+}
+
+/** The worker's next message (its readiness, or the answer to a request), or its error. */
+async function answer<T> (worker: Worker): Promise<T> {
   return await new Promise((resolve, reject) => {
-    const answered = (value: T): void => {
+    worker.once('message', (value: T) => {
       worker.off('error', reject)
       resolve(value)
-    }
-    worker.once('message', answered)
+    })
     worker.once('error', reject)
-    worker.postMessage(request)
   })
 }
