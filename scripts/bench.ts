@@ -4,15 +4,15 @@
  *
  * Measures the service against the raw ONNX Runtime ceiling, against itself as images grow, and against
  * transformers.js, in one run on the ViT-S/16-sized synthetic model, and writes BENCHMARKS.md (with machine, date and
- * command) and bench-results/latest.json. --quick shrinks windows and sizes to check that every section works end to
+ * command; the part kept by hand, below its marker, stays) and bench-results/latest.json. --quick shrinks windows and sizes to check that every section works end to
  * end in a few minutes; its numbers are not for quoting.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { commandLineMistake, parseCommandLine } from './command-line.js'
 import { benchDir, benchModel } from './bench/fixtures.js'
 import { describeMachine } from './bench/machine.js'
-import { renderReport, type BenchResults } from './bench/report.js'
+import { renderReport, withHandKept, type BenchResults } from './bench/report.js'
 import { embedThroughput } from './bench/sections/embed-throughput.js'
 import { featuresThroughput } from './bench/sections/features-throughput.js'
 import { fitBenchmark } from './bench/sections/fit.js'
@@ -120,7 +120,7 @@ process.stdout.write(report)
 if (!values['no-write']) {
   mkdirSync(benchDir, { recursive: true })
   writeFileSync(join(benchDir, 'latest.json'), JSON.stringify(results, null, 2))
-  writeFileSync('BENCHMARKS.md', report)
+  writeFileSync('BENCHMARKS.md', withHandKept(report, existsSync('BENCHMARKS.md') ? readFileSync('BENCHMARKS.md', 'utf8') : undefined))
   rmSync(join(benchDir, 'partial.json'), { force: true })
-  log('wrote BENCHMARKS.md and bench-results/latest.json')
+  log('wrote BENCHMARKS.md (keeping its hand-kept part) and bench-results/latest.json')
 }

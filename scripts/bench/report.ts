@@ -24,6 +24,18 @@ export interface BenchResults {
   fit?: FitBench
 }
 
+/**
+ * The line in BENCHMARKS.md below which the page is kept by hand (measurements of scripts that `npm run bench` does
+ * not run, rounds of an issue): a new run rewrites what is above it and keeps the rest.
+ */
+export const handKeptMarker = '<!-- Kept by hand: `npm run bench` rewrites the page above this line and keeps what follows. -->'
+
+/** The new report, followed by the hand-kept part of the page it replaces (from its marker on), if it has one. */
+export function withHandKept (report: string, previousPage: string | undefined): string {
+  const at = previousPage?.indexOf(handKeptMarker) ?? -1
+  return at < 0 || previousPage === undefined ? report : `${report}\n${previousPage.slice(at)}`
+}
+
 /** BENCHMARKS.md, written from the numbers of one run only. */
 export function renderReport (results: BenchResults): string {
   const { machine } = results
