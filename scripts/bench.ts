@@ -1,5 +1,6 @@
 /**
  * npm run bench -- [--only embed,features,tiled,growth,peer,variants,preprocess,fit,gpu] [--quick] [--seconds 24] [--rounds 6]
+ *                  [--warmup-seconds 30]
  *                  [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]
  *
  * Measures the service against the raw ONNX Runtime ceiling, against itself as images grow, and against
@@ -25,7 +26,7 @@ import { variants } from './bench/sections/variants.js'
 
 const allSections = ['gpu', 'embed', 'features', 'peer', 'variants', 'preprocess', 'tiled', 'growth', 'fit']
 
-const USAGE = `usage: npm run bench -- [--only ${allSections.join(',')}] [--quick] [--seconds 24] [--rounds 6]
+const USAGE = `usage: npm run bench -- [--only ${allSections.join(',')}] [--quick] [--seconds 24] [--rounds 6] [--warmup-seconds 30]
                       [--concurrencies 1,4,8,16] [--env KEY=VALUE ...] [--no-write]`
 
 const { values } = parseCommandLine(USAGE, {
@@ -34,6 +35,7 @@ const { values } = parseCommandLine(USAGE, {
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     rounds: { type: 'string' },
+    'warmup-seconds': { type: 'string' },
     concurrencies: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     'no-write': { type: 'boolean', default: false }
@@ -46,6 +48,8 @@ const quick = values.quick
 // Seconds and rounds of the alternating throughput comparisons (embed, features, peer, variants).
 const seconds = Number(values.seconds ?? (quick ? 4 : 24))
 const rounds = Number(values.rounds ?? (quick ? 2 : 6))
+// Serving before the /embed and /features rows are measured: until the JIT and the batch sizer have settled.
+const warmupSeconds = Number(values['warmup-seconds'] ?? (quick ? 2 : 30))
 const env = Object.fromEntries(values.env.map((pair) => pair.split('=') as [string, string]))
 // Client concurrencies of the /embed and /features rows.
 const concurrencies = (values.concurrencies ?? '1,4,8,16').split(',').map(Number)
@@ -72,11 +76,11 @@ for (const section of allSections.filter((s) => sections.has(s))) {
       break
     case 'embed':
       log('/embed against the raw session at 224²')
-      results.embed = await embedThroughput(model, { seconds, rounds, concurrencies, batches: [1, 2, 4, 8], env })
+      results.embed = await embedThroughput(model, { seconds, rounds, warmupSeconds, concurrencies, batches: [1, 2, 4, 8], env })
       break
     case 'features':
       log('/features against the raw session at 512²')
-      results.features = await featuresThroughput(model, { seconds, rounds, concurrencies, batches: quick ? [1, 4] : [1, 2, 4, 8], env })
+      results.features = await featuresThroughput(model, { seconds, rounds, warmupSeconds, concurrencies, batches: quick ? [1, 4] : [1, 2, 4, 8], env })
       break
     case 'peer':
       log('/embed against transformers.js')

@@ -18,6 +18,11 @@ export interface CeilingOptions {
   concurrencies: number[]
   seconds: number
   rounds: number
+  /**
+   * How long the service serves at the highest concurrency before any row is measured: a long-running service's
+   * JavaScript is compiled by then and its batch sizer has settled, which a few requests leave undone.
+   */
+  warmupSeconds: number
   env: Record<string, string>
 }
 
@@ -39,6 +44,7 @@ export interface CeilingComparison {
   /** Service p50 at concurrency 1 minus the raw single-image p50, measured in alternation, in ms. */
   latencyOverheadMs: number
   rounds: number
+  warmupSeconds: number
   env: Record<string, string>
 }
 
@@ -55,6 +61,8 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
   const window = options.seconds / options.rounds
   try {
     const { byBatch: rawByBatch, best: bestBatch } = await raw.sweep(options.batches, window)
+    const busiest = { url, body: options.body, contentType: options.contentType, concurrency: Math.max(...options.concurrencies) }
+    assertAllOk(await load.run({ ...busiest, seconds: options.warmupSeconds, warmupRequests: 0 }), `${options.path} while warming up`)
 
     const rows: CeilingComparison['service'] = []
     let rawSingle: LatencySummary | undefined
@@ -99,6 +107,7 @@ export async function endpointAgainstCeiling (model: string, options: CeilingOpt
       service: rows,
       latencyOverheadMs,
       rounds: options.rounds,
+      warmupSeconds: options.warmupSeconds,
       env: options.env
     }
   } finally {

@@ -16,6 +16,8 @@ export function renderCeiling (c: CeilingComparison, text: { input: string, targ
     '',
     `Service: POST ${c.path} over HTTP (keep-alive, closed loop; the client runs in its own process at the lowest CPU priority, ` +
       `standing for clients on other machines) with ${text.input}, decoded and normalised per request. Settings: ${describeEnv(c.env)}. ` +
+      `Before the first row it serves ${c.warmupSeconds} s at concurrency ${Math.max(...c.service.map((r) => r.concurrency))}, unmeasured, ` +
+      'as a service that has run a while would have: its JavaScript compiled, its batch sizer settled. ' +
       `Ceiling and service alternate in ${c.rounds} windows each per row, and each ratio divides the sums, so the drift of a ` +
       'shared machine falls on both sides alike. "Windows, min–max" gives each service window over the ceiling window just ' +
       'before it: how far one row\'s ratio can move on this machine.',

@@ -6,7 +6,7 @@ import { round } from '../stats.js'
 export type EmbedThroughput = CeilingComparison
 
 /** /embed on a 500×375 JPEG (the processor resizes it to 224²) against the raw session at 224². */
-export async function embedThroughput (model: string, options: { seconds: number, rounds: number, concurrencies: number[], batches: number[], env: Record<string, string> }): Promise<EmbedThroughput> {
+export async function embedThroughput (model: string, options: { seconds: number, rounds: number, warmupSeconds: number, concurrencies: number[], batches: number[], env: Record<string, string> }): Promise<EmbedThroughput> {
   return endpointAgainstCeiling(model, { path: '/embed', body: await photoJpeg(500, 375), contentType: 'image/jpeg', size: 224, ...options })
 }
 

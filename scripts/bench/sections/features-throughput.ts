@@ -8,7 +8,7 @@ export type FeaturesThroughput = CeilingComparison
  * /features (npy, the default format) on a 512×512 JPEG against the raw session at 512²: at native resolution a
  * 512² image is already on the 16-pixel patch grid, so the service feeds the backbone exactly the ceiling's tensor.
  */
-export async function featuresThroughput (model: string, options: { seconds: number, rounds: number, concurrencies: number[], batches: number[], env: Record<string, string> }): Promise<FeaturesThroughput> {
+export async function featuresThroughput (model: string, options: { seconds: number, rounds: number, warmupSeconds: number, concurrencies: number[], batches: number[], env: Record<string, string> }): Promise<FeaturesThroughput> {
   return endpointAgainstCeiling(model, { path: '/features', body: await photoJpeg(512, 512), contentType: 'image/jpeg', size: 512, ...options })
 }
 
