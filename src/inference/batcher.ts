@@ -86,7 +86,8 @@ interface Job {
 
 /**
  * Runs images of the same input size as one batch, one batch at a time on each model instance (runner): while the
- * instances work, requests gather, and the next batch takes them all (up to the maximum). Work whose request was
+ * instances work, requests gather, and the next batch takes them all (up to the maximum; instances idle at once share
+ * them). Work whose request was
  * aborted (client gone, deadline passed) leaves the queue at once and never reaches the model; once its batch has
  * been sent (running, or staged behind a run), it runs with it.
  *
@@ -193,9 +194,9 @@ export class Batcher {
       const companions = this.queue.filter((job) => job.key === oldest.key).length
       const cap = this.sizer?.cap(oldest.key) ?? this.options.maxBatchSize
       const full = companions >= cap || companions * pixelsOf(oldest) >= this.maxBatchPixels
-      // The idle instance that has waited longest: instances take turns (the first also runs the heads).
-      const idle = this.lanes.filter((lane) => lane.sent.length === 0).sort((a, b) => a.lastSettledAt - b.lastSettledAt)[0]
-      if (idle === undefined) {
+      // Idle instances, the one that has waited longest first: instances take turns (the first also runs the heads).
+      const idle = this.lanes.filter((lane) => lane.sent.length === 0).sort((a, b) => a.lastSettledAt - b.lastSettledAt)
+      if (idle.length === 0) {
         // Every instance is running: a full batch is staged behind the run that started first.
         const behind = full ? this.lanes.filter((lane) => lane.sent.length === 1).sort((a, b) => runningSince(a) - runningSince(b))[0] : undefined
         if (behind === undefined) return
@@ -217,7 +218,13 @@ export class Batcher {
         clearTimeout(this.timer)
         this.timer = undefined
       }
-      void this.runBatch(idle, this.take(oldest.key, cap))
+      // Each idle instance takes its share: one batch taking all that is queued would leave the others idle while it
+      // runs, and batches then stay that large (clients answered together come back together).
+      for (const [i, lane] of idle.entries()) {
+        const left = this.queue.filter((job) => job.key === oldest.key).length
+        if (left === 0) break
+        void this.runBatch(lane, this.take(oldest.key, Math.min(cap, Math.ceil(left / (idle.length - i)))))
+      }
     }
   }
 

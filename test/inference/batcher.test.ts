@@ -627,6 +627,23 @@ t.test('idle instances take turns: each batch goes to the one idle longest', asy
   t.same(runners.map((runner) => runner.calls.map(idsOf)), [[[1], [4]], [[2], [5]], [[3], [6]]])
 })
 
+t.test('instances idle at once share what is queued, rather than one taking it all and the others waiting', async (t) => {
+  const runners = [new FakeRunner(), new FakeRunner()]
+  for (const runner of runners) runner.hold = true
+  const batcher = new Batcher(runners, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 1000 })
+  // Eight clients answered together come back together: announced, then decoded one by one.
+  batcher.expect(8)
+  const jobs = Array.from({ length: 8 }, (_, i) => batcher.submitAll([image(i + 1)], undefined, 1)[0])
+  t.same(runners.map((runner) => runner.calls.map(idsOf)), [[[1, 2, 3, 4]], [[5, 6, 7, 8]]], 'four each, not eight on one')
+  // Five for three instances: two, two and one, the instance idle longest first.
+  const three = [new FakeRunner(), new FakeRunner(), new FakeRunner()]
+  const shared = new Batcher(three, { maxBatchSize: 8, batchWaitMs: 0, incomingWaitMs: 0 })
+  await Promise.all(shared.submitAll([1, 2, 3, 4, 5].map((id) => image(id))))
+  t.same(three.map((runner) => runner.calls.map(idsOf)), [[[1, 2]], [[3, 4]], [[5]]])
+  for (const runner of runners) await runner.release()
+  t.same((await Promise.all(jobs)).map((output) => output.batchSize), [4, 4, 4, 4, 4, 4, 4, 4])
+})
+
 t.test('a staged batch that fails before the run ahead of it ends leaves that run\'s timing alone', async (t) => {
   let releaseFirst = (): void => {}
   let calls = 0
