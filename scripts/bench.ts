@@ -5,8 +5,8 @@
  *
  * Measures the service against the raw ONNX Runtime ceiling, against itself as images grow, and against
  * transformers.js, in one run on the ViT-S/16-sized synthetic model, and writes BENCHMARKS.md (with machine, date and
- * command; the part kept by hand, below its marker, stays) and bench-results/latest.json. --quick shrinks windows and sizes to check that every section works end to
- * end in a few minutes; its numbers are not for quoting.
+ * command; the part kept by hand, below its marker, stays) and bench-results/latest.json. --quick shrinks windows and
+ * sizes to check that every section works end to end in a few minutes; its numbers are not for quoting.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
