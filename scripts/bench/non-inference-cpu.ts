@@ -2,11 +2,11 @@
  * tsx scripts/bench/non-inference-cpu.ts [--root DIR] [--requests 400] [--concurrency 8] [--env KEY=VALUE ...]
  *
  * CPU time the service spends per /embed image of a 500x375 JPEG outside the model, measured inside the service
- * process by thread: the inference thread and the ONNX Runtime threads it creates keep nice 0, every other thread
- * (HTTP, decoding, normalisation, post-processing) runs at PREPROCESS_NICE (19 by default), so the split by nice
- * value is the split between the model and everything around it. Robust to a busy machine, unlike wall-clock
- * ratios. The main thread (the event loop: HTTP, hooks, metrics, small images' normalisation) is also reported on
- * its own; it is part of the non-inference figure. Prints one JSON document.
+ * process by thread: the inference thread and the ONNX Runtime threads it creates keep nice 0, the decoding and
+ * post-processing threads run at PREPROCESS_NICE (19 by default), so the split by nice value, the main thread aside,
+ * is the split between the model and everything around it. Robust to a busy machine, unlike wall-clock ratios. The
+ * main thread (the event loop: HTTP, hooks, metrics, small images' normalisation; at nice 0 too) counts as
+ * non-inference, and is also reported on its own. Prints one JSON document.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -25,10 +25,10 @@ const { values } = parseArgs({
 const env = Object.fromEntries(values.env.map((pair) => pair.split('=') as [string, string]))
 
 /**
- * CPU ms so far of the process's threads, split by nice value (0: inference; above: everything else), and of the
- * main thread alone (the event loop: the thread whose id is the process's), which is part of `other`. The main
- * thread's time comes from schedstat (nanoseconds) where the kernel has it: a millisecond a request is a few ticks
- * of /proc's 10 ms in a short run.
+ * CPU ms so far of the process's threads, split by nice value (0: inference, the main thread aside; above: everything
+ * else), and of the main thread alone (the event loop: the thread whose id is the process's), which is part of
+ * `other`. The main thread's time comes from schedstat (nanoseconds) where the kernel has it: a millisecond a request
+ * is a few ticks of /proc's 10 ms in a short run.
  */
 function cpuByNice (pid: number): { inference: number, other: number, mainThread: number } {
   const split = { inference: 0, other: 0, mainThread: 0 }
@@ -37,7 +37,7 @@ function cpuByNice (pid: number): { inference: number, other: number, mainThread
     try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8') } catch { continue }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const ms = (Number(fields[11]) + Number(fields[12])) * 10
-    if (Number(fields[16]) === 0) split.inference += ms
+    if (Number(fields[16]) === 0 && Number(tid) !== pid) split.inference += ms
     else split.other += ms
     if (Number(tid) === pid) split.mainThread = scheduledMs(pid) ?? ms
   }

@@ -12,7 +12,7 @@ import type { Log } from './log.js'
 import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
 import { PostPool } from './post-pool/pool.js'
-import { lowerOtherThreads } from './thread-priority.js'
+import { lowerOtherThreads, startThreadPool } from './thread-priority.js'
 import { normalisationTable, toPixelTensor } from './normalize.js'
 import { inferenceSpan } from './inference-span.js'
 import { PixelBudget } from './pixel-budget.js'
@@ -111,9 +111,11 @@ export class Engine {
     let post: PostPool | undefined
     try {
       for (let i = 0; i < (options.instances ?? 1); i++) hosts.push(await OrtHost.start())
-      lowerOtherThreads(hosts.map((host) => host.threadId), options.preprocessNice)
-      // Created after the lowering: its threads inherit the main thread's lowered priority, below inference's.
-      post = new PostPool(options.postprocessThreads)
+      // Inference and the event loop keep their priority; decoding (libuv's pool, started first so that its threads
+      // are there to lower) and post-processing yield to both.
+      await startThreadPool()
+      lowerOtherThreads([...hosts.map((host) => host.threadId), process.pid], options.preprocessNice)
+      post = new PostPool(options.postprocessThreads, options.preprocessNice)
       const backbones: Backbone[] = []
       for (const host of hosts) {
         // Every instance on the provider the first one got: a second that fell back to the CPU would serve beside a

@@ -1,14 +1,17 @@
-import { readdirSync } from 'node:fs'
+import { readdirSync, readlinkSync } from 'node:fs'
+import { access } from 'node:fs/promises'
 import { getPriority, setPriority } from 'node:os'
 
 /**
- * Lowers the CPU priority (raises the nice value) of every thread of this process but the ones kept. On a CPU host
- * inference and image decoding share the cores; with inference kept ahead, decoding fills the gaps inference leaves
- * instead of stalling its parallel sections, and inference runs nearly as fast as alone.
+ * Lowers the CPU priority (raises the nice value) of every thread of this process but the ones kept (the engine
+ * keeps its inference threads and the event loop). On a CPU host inference and image decoding share the cores; with
+ * inference kept ahead, decoding fills the gaps inference leaves instead of stalling its parallel sections, and
+ * inference runs nearly as fast as alone.
  *
- * Called before the inference thread creates its sessions: threads created later inherit their creator's priority
- * (ONNX Runtime's from the inference thread, libuv's and libvips' from the lowered ones). Linux only, where a
- * thread id is a valid target of setpriority; elsewhere this does nothing.
+ * Threads created later inherit their creator's priority: ONNX Runtime's from the inference thread, libvips' from
+ * libuv's lowered pool, which must therefore have started (startThreadPool) before this runs. Threads the event loop
+ * creates later lower themselves (lowerThisThread). Linux only, where a thread id is a valid target of setpriority;
+ * elsewhere this does nothing.
  */
 export function lowerOtherThreads (keep: readonly number[], nice: number): number[] {
   if (process.platform !== 'linux' || nice <= 0) return []
@@ -38,4 +41,23 @@ export function threadNiceValues (): Map<number, number> {
     } catch {}
   }
   return values
+}
+
+/** Raises this thread's nice value to `nice` (never lowers it): for a worker thread that the event loop created. */
+export function lowerThisThread (nice: number): void {
+  if (process.platform !== 'linux' || nice <= 0) return
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (getPriority(tid) < nice) setPriority(tid, nice)
+  } catch {
+    // No /proc, or a kernel that refuses: the thread keeps its priority.
+  }
+}
+
+/**
+ * Starts libuv's thread pool (decoding, file reads), which otherwise starts at its first task, its threads taking the
+ * priority of the thread that queued it.
+ */
+export async function startThreadPool (): Promise<void> {
+  await access(process.cwd())
 }

@@ -27,7 +27,8 @@ export class PostPool {
   /** Resolves once every thread has loaded its modules (an engine is ready only after). */
   readonly started: Promise<void>
 
-  constructor (readonly size: number) {
+  /** `nice`: the priority its threads lower themselves to (0 leaves them at their creator's). */
+  constructor (readonly size: number, private readonly nice = 0) {
     const loaded: Array<Promise<void>> = []
     for (let i = 0; i < size; i++) {
       const worker = this.spawn()
@@ -85,7 +86,7 @@ export class PostPool {
   }
 
   private spawn (): Worker {
-    const worker = spawnWorker(new URL('./worker-main', import.meta.url))
+    const worker = spawnWorker(new URL('./worker-main', import.meta.url), { workerData: { nice: this.nice } })
     // Idle threads must not keep a process alive that has nothing else to do (tests, scripts).
     worker.unref()
     worker.on('message', (response: JobResponse | { ready: true }) => {
