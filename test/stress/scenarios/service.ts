@@ -18,8 +18,8 @@ export interface ListeningService {
 
 /**
  * PREPROCESS_NICE=0: the scenarios run their clients in the service's process, on cores shared with whatever else
- * runs (tap runs test files side by side). At nice 19 the HTTP and decoding threads would be starved by those
- * neighbours, and the ratios measured would describe the neighbours rather than the service.
+ * runs (tap runs test files side by side). At nice 19 the decoding and post-processing threads would be starved by
+ * those neighbours, and the ratios measured would describe the neighbours rather than the service.
  */
 export const stressEnv = (): Record<string, string> => ({ MODEL: stressModel(), LOG_LEVEL: 'silent', PREPROCESS_NICE: '0' })
 
