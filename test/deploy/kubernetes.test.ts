@@ -195,8 +195,8 @@ t.test('resources: requests within limits, INTRA_OP_THREADS the CPU given, one G
     const { requests, limits } = container.resources
     for (const resource of ['cpu', 'memory']) t.ok(quantity(requests[resource]) <= quantity(limits[resource]), `${name}: ${resource} request within its limit`)
     t.equal(loadConfig(envOf(container)).intraOpThreads, quantity(limits.cpu), `${name}: inference threads = CPU limit`)
-    // BENCHMARKS.md: a ViT-S/16 replica peaked at 548 MiB on a tiled 4096x4096 request.
-    t.ok(quantity(requests.memory) >= 548 * 2 ** 20, `${name}: the memory request covers the measured ViT-S peak`)
+    // BENCHMARKS.md: a ViT-S/16 replica peaked at 754 MiB on a tiled 4096x4096 request (548 on an earlier host).
+    t.ok(quantity(requests.memory) >= 754 * 2 ** 20, `${name}: the memory request covers the measured ViT-S peak`)
   }
   t.equal(serverContainer(rendered.base).resources.limits['nvidia.com/gpu'], undefined)
   t.equal(serverContainer(rendered.gpu).resources.limits['nvidia.com/gpu'], 1)
