@@ -31,11 +31,11 @@ export function lowerOtherThreads (keep: readonly number[], nice: number): numbe
   return lowered
 }
 
-/** The nice value of each thread of this process, by thread id. */
-export function threadNiceValues (): Map<number, number> {
+/** The nice value of each thread of this process (or of process `pid`), by thread id. */
+export function threadNiceValues (pid: number | 'self' = 'self'): Map<number, number> {
   const values = new Map<number, number>()
   if (process.platform !== 'linux') return values
-  for (const entry of readdirSync('/proc/self/task')) {
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
     try {
       values.set(Number(entry), getPriority(Number(entry)))
     } catch {}

@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { PostPool } from '../../src/inference/post-pool/pool.js'
 import { threadNiceValues } from '../../src/inference/thread-priority.js'
@@ -9,18 +8,6 @@ import { spawnServer } from '../stress/scenarios/server-process.js'
 
 const linuxOnly = { skip: process.platform === 'linux' ? false : 'thread priorities are set on Linux only' }
 const model = syntheticModel({ preset: 'tiny' })
-
-/** The nice value of each thread of process `pid`, by thread id. */
-function niceValuesOf (pid: number): Map<number, number> {
-  const values = new Map<number, number>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      values.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]))
-    } catch {}
-  }
-  return values
-}
 
 t.test('inference and the event loop keep their CPU priority; decoding yields to them', linuxOnly, async (t) => {
   const app = await startApp(t, model, { PREPROCESS_NICE: '15', INTRA_OP_THREADS: '2' })
@@ -52,7 +39,7 @@ t.test('in the service as deployed, no thread made while serving runs at the eve
   const server = await spawnServer({ MODEL: model, PREPROCESS_NICE: '15', INTRA_OP_THREADS: '1' }, 120_000)
   t.teardown(server.kill)
   const pid = server.child.pid as number
-  const atReady = niceValuesOf(pid)
+  const atReady = threadNiceValues(pid)
   t.equal(atReady.get(pid), 0, 'the event loop keeps its priority')
   const kept = new Set([...atReady].filter(([, nice]) => nice === 0).map(([tid]) => tid))
   // A JPEG decoded on libuv's pool, a PNG by libvips, a feature picture made on the post-processing pool.
@@ -62,7 +49,7 @@ t.test('in the service as deployed, no thread made while serving runs at the eve
     const answer = await server.client.send(path, { body, headers: { 'content-type': type } })
     t.equal(answer.status, 200, path)
   }
-  const after = niceValuesOf(pid)
+  const after = threadNiceValues(pid)
   const atDefault = [...after].filter(([tid, nice]) => nice === 0 && !kept.has(tid))
   t.same(atDefault, [], 'threads made since start-up run below it')
   t.ok([...after.values()].filter((nice) => nice === 15).length >= 4, 'libuv\'s pool and the others are lowered')
