@@ -48,6 +48,11 @@ export class RawSession {
     return { images: latencies.length * batch, seconds: (performance.now() - started) / 1000, latencies }
   }
 
+  /** One run on `pixels`, [batch, 3, size, size]: for callers that make their own tensors (decode-overlap.ts). */
+  async runOn (pixels: Float32Array, batch: number): Promise<void> {
+    await this.session.run({ pixel_values: new ort.Tensor('float32', pixels, [batch, 3, this.size, this.size]) }, ['last_hidden_state'])
+  }
+
   /** Images per second at each batch size, each run for about `seconds`, and the batch that does the most. */
   async sweep (batches: number[], seconds: number): Promise<BatchSweep> {
     return await sweepBatches(async (batch) => await this.run(batch, seconds), batches)

@@ -27,13 +27,16 @@ function procStatus (pid: number, field: string): number {
   return line === undefined ? NaN : Number(line.split(/\s+/)[1]) / 1024
 }
 
-/** The service as users run it, in its own process (from the checkout at `root`), ready before this returns. */
-export async function startService (env: Record<string, string>, root = process.cwd()): Promise<RunningService> {
+/**
+ * The service as users run it, in its own process (from the checkout at `root`), ready before this returns. `entry`
+ * runs another server the same way (lean-server.ts, which also takes IPC messages: `ipc`).
+ */
+export async function startService (env: Record<string, string>, root = process.cwd(), options: { entry?: string, ipc?: boolean } = {}): Promise<RunningService> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/server.ts'], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit']
+    stdio: options.ipc === true ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 600_000
