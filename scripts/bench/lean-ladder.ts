@@ -40,6 +40,8 @@ const { values } = parseArgs({
 const env = Object.fromEntries(values.env.map((pair) => pair.split('=') as [string, string]))
 const window = Number(values.window)
 const concurrency = Number(values.concurrency)
+const pinnedBatch = values.batch === undefined ? undefined : Number(values.batch)
+if (pinnedBatch !== undefined && !(Number.isInteger(pinnedBatch) && pinnedBatch >= 1)) throw new Error(`--batch must be a whole number of images, found ${values.batch}`)
 const model = benchModel()
 const jpeg = await photoJpeg(500, 375)
 const bodyFile = join(mkdtempSync(join(tmpdir(), 'dinov3-ladder-')), 'body.jpg')
@@ -64,7 +66,7 @@ try {
     lean.child.once('message', (answer: Window | { error: string }) => 'error' in answer ? reject(new Error(answer.error)) : resolve(answer))
     lean.child.send({ clients: concurrency, seconds, bodyFile } satisfies CoreLoad)
   })
-  const best = values.batch === undefined ? (await raw.sweep([1, 2, 4, 8], window)).best : Number(values.batch)
+  const best = pinnedBatch ?? (await raw.sweep([1, 2, 4, 8], window)).best
   const processor = readModelFolder(model, 'fp32').processor
   const overlap = await DecodeOverlap.open(raw, jpeg, processor, { batch: best, size: 224, nice: loadConfig(env).preprocessNice })
   const rungs: Rung[] = [
