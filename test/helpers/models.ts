@@ -14,6 +14,9 @@ export function syntheticModel (options: SyntheticModelOptions = {}): string {
   const cached = made.get(key)
   if (cached !== undefined) return cached
   const dir = join(tmpdir(), 'dinov3-serve-tests', `${process.pid}-${made.size}`)
+  // A folder left by an earlier process with the same pid (pids come round again) may hold other files, heads
+  // among them, that this model's options do not write: it starts empty.
+  rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   writeSyntheticModel(dir, options)
   made.set(key, dir)
