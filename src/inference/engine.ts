@@ -13,7 +13,7 @@ import type { ModelFolder } from './model-folder.js'
 import { OrtHost } from './ort-worker/ort-host.js'
 import { PostPool } from './post-pool/pool.js'
 import { lowerOtherThreads, startThreadPool } from './thread-priority.js'
-import { normalisationTable, toPixelTensor } from './normalize.js'
+import { flatTables, normalisationTable, toPixelTensor } from './normalize.js'
 import { inferenceSpan } from './inference-span.js'
 import { PixelBudget } from './pixel-budget.js'
 import { TensorPool } from './tensor-pool.js'
@@ -101,7 +101,7 @@ export class Engine {
     private readonly options: EngineOptions
   ) {
     this.table = normalisationTable(folder.processor)
-    this.flatTable = Float32Array.from(this.table.flatMap((lut) => [...lut]))
+    this.flatTable = flatTables(this.table)
     this.libvipsDecode = { ...options.decode, nativeJpeg: false }
     this.pixels = new PixelBudget(options.maxQueuedPixels, options.observer?.pixelsHeld)
   }

@@ -8,6 +8,11 @@ export function normalisationTable (processor: Processor): Float32Array[] {
     (v * processor.rescaleFactor - processor.mean[c]) / processor.std[c]))
 }
 
+/** The three channels' tables end to end (3 × 256 floats): the form the native JPEG decoder reads them in. */
+export function flatTables (tables: Float32Array[]): Float32Array {
+  return Float32Array.from(tables.flatMap((lut) => [...lut]))
+}
+
 /**
  * HWC bytes → CHW floats: the `padded` region of the image whose top-left is at `origin` (the whole image by
  * default; a tiling window otherwise). Where the region reaches past the image it is 0 after normalisation (the
