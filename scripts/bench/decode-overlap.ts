@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { setPriority } from 'node:os'
-import { decodeToTensor, readHeader, type ResizePlan } from '../../src/image/decode.js'
-import type { Processor } from '../../src/inference/processor.js'
-import { normalisationTable } from '../../src/inference/normalize.js'
+import { decodeToTensor, readHeader } from '../../src/image/decode.js'
+import { embedGeometry } from '../../src/inference/geometry.js'
+import type { ModelFolder } from '../../src/inference/model-folder.js'
+import { flatTables, normalisationTable } from '../../src/inference/normalize.js'
 import { startThreadPool } from '../../src/inference/thread-priority.js'
 import type { RawSession } from './raw-session.js'
 
@@ -15,7 +16,8 @@ import type { RawSession } from './raw-session.js'
 export class DecodeOverlap {
   private constructor (private readonly raw: RawSession, private readonly decodeBatch: (into: Float32Array) => Promise<void>, private readonly batch: number, private readonly size: number) {}
 
-  static async open (raw: RawSession, jpeg: Buffer, processor: Processor, options: { batch: number, size: number, nice: number }): Promise<DecodeOverlap> {
+  /** `size`: the raw session's square input, which /embed must make of `jpeg` under the folder's processor. */
+  static async open (raw: RawSession, jpeg: Buffer, folder: ModelFolder, options: { batch: number, size: number, nice: number }): Promise<DecodeOverlap> {
     // The pool's threads are there once it has run a task; only they are lowered (this process's ONNX Runtime threads keep theirs).
     await startThreadPool()
     for (const tid of readdirSync('/proc/self/task')) {
@@ -24,8 +26,12 @@ export class DecodeOverlap {
     const { size, batch } = options
     const decode = { maxPixels: 1e8 }
     const header = await readHeader(jpeg, decode)
-    const plan: ResizePlan = { kind: 'exact', width: size, height: size, kernel: processor.kernel }
-    const table = Float32Array.from(normalisationTable(processor).flatMap((lut) => [...lut]))
+    // The service's own rule for /embed's input, not a copy of it.
+    const { plan, geometry } = embedGeometry(header, folder.processor, folder.config.patchSize)
+    if (geometry.padded.width !== size || geometry.padded.height !== size) {
+      throw new Error(`/embed makes a ${geometry.padded.width}×${geometry.padded.height} input of this JPEG, not the raw session's ${size}×${size}`)
+    }
+    const table = flatTables(normalisationTable(folder.processor))
     const plane = 3 * size * size
     const decodeBatch = async (into: Float32Array): Promise<void> => {
       await Promise.all(Array.from({ length: batch }, async (_, i) => {
