@@ -53,7 +53,7 @@ export class Optimiser {
     feeds.bias_correction1 = scalar(1 / (1 - BETA1 ** t))
     feeds.bias_correction2 = scalar(1 / (1 - BETA2 ** t))
     const fetches = ['loss', ...this.params.flatMap((p) => [next(p.name), next(firstMoment(p.name)), next(secondMoment(p.name))])]
-    const out = await this.session.run(feeds, fetches, true)
+    const out = await this.session.run(feeds, fetches, { handOver: true })
     for (const p of this.params) {
       for (const name of [p.name, firstMoment(p.name), secondMoment(p.name)]) this.state.set(name, out[next(name)].data as Float32Array)
     }

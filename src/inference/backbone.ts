@@ -7,6 +7,11 @@ import { ModelFolderError, type ModelFolder } from './model-folder.js'
 import { createSession, type SessionSettings } from './onnx-session.js'
 import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 import { movableBuffer } from './ort-worker/movable.js'
+import type { TensorData } from './ort-worker/protocol.js'
+import type { TensorPool } from './tensor-pool.js'
+
+/** Where a run's buffers come from and go back to. */
+export type BufferPool = Pick<TensorPool, 'reuse' | 'give'>
 
 /** `last_hidden_state` of a batch: [batch, tokens, channels], tokens = CLS, registers, then patches row-major. */
 export interface HiddenStates {
@@ -26,6 +31,8 @@ export class Backbone {
     readonly folder: ModelFolder,
     /** Exports in half precision take and give float16; the service speaks float32 on both sides. */
     private readonly inputType: 'float32' | 'float16',
+    /** A float32 output can be written straight into memory the caller keeps for it (`run`'s pool). */
+    private readonly outputType: string,
     /** Set when the export has a static height and width (most are dynamic). */
     readonly fixedInput: Size | undefined
   ) {}
@@ -53,7 +60,8 @@ export class Backbone {
     }
     const [, , h, w] = inputMeta.shape
     const fixedInput = typeof h === 'number' && typeof w === 'number' ? { height: h, width: w } : undefined
-    const backbone = new Backbone(session, provider, folder, inputMeta.type as 'float32' | 'float16', fixedInput)
+    const outputType = (output as InferenceSession.TensorValueMetadata).type
+    const backbone = new Backbone(session, provider, folder, inputMeta.type as 'float32' | 'float16', outputType, fixedInput)
     await backbone.probe().catch((error: Error) => fail(error.message))
     return backbone
   }
@@ -65,21 +73,37 @@ export class Backbone {
 
   /**
    * pixels: [batch, 3, height, width] floats, already normalised, made for this run: their buffer moves to the
-   * inference thread without a copy and is detached here. With `recycle`, it comes back once the run is over.
+   * inference thread without a copy and is detached here. With `pool`, it goes back there once the run is over, and
+   * a float32 output is written into a buffer waiting there (one its batch released): a run then makes no memory
+   * for the garbage collector.
    */
-  async run (pixels: Float32Array, batch: number, height: number, width: number, recycle?: (buffer: ArrayBuffer) => void): Promise<HiddenStates> {
+  async run (pixels: Float32Array, batch: number, height: number, width: number, pool?: BufferPool): Promise<HiddenStates> {
     const half = this.inputType === 'float16'
     const data = half ? float32ToFloat16(pixels) : pixels
+    const recycle = pool === undefined ? undefined : (buffer: ArrayBuffer) => pool.give(buffer)
     // A float16 model runs on a converted copy: the float32 buffer is free again at once.
     const converted = half ? movableBuffer(pixels) : undefined
     if (converted !== undefined) recycle?.(converted)
     const feeds = { pixel_values: { type: this.inputType, data, dims: [batch, 3, height, width] } }
+    const reused = this.outputType === 'float32' ? this.reusedOutput(pool, batch, height, width) : undefined
+    const into = reused === undefined ? undefined : { last_hidden_state: reused }
     this.runs += 1
-    const result = await this.session.run(feeds, ['last_hidden_state'], true, half ? undefined : recycle)
+    const result = await this.session.run(feeds, ['last_hidden_state'], { handOver: true, recycle: half ? undefined : recycle, into })
     const hidden = result.last_hidden_state
     const [b, tokens, channels] = hidden.dims
     const values = hidden.type === 'float16' ? float16ToFloat32(hidden.data as Uint16Array) : hidden.data as Float32Array
     return { data: values, batch: b, tokens, channels }
+  }
+
+  /**
+   * A buffer waiting in the pool for last_hidden_state at this size, in the layout the probe proved: [batch, CLS +
+   * registers + h·w, C]. None waiting, the inference thread makes the output (and off the event loop), as at first.
+   */
+  private reusedOutput (pool: BufferPool | undefined, batch: number, height: number, width: number): TensorData | undefined {
+    const p = this.patchSize
+    const dims = [batch, 1 + this.registers + (height / p) * (width / p), this.hiddenSize]
+    const data = pool?.reuse(dims[0] * dims[1] * dims[2])
+    return data === undefined ? undefined : { type: 'float32', data, dims }
   }
 
   /** One run at a non-square size proves the token layout [CLS, R registers, h·w patches] and the width C. */

@@ -1,6 +1,6 @@
 import { ServiceError } from '../errors.js'
 import { BatchSizer } from './batch-sizer.js'
-import type { HiddenStates } from './backbone.js'
+import type { BufferPool, HiddenStates } from './backbone.js'
 import { joinFloat32 } from './join.js'
 import { movableBuffer } from './ort-worker/movable.js'
 import type { TensorPool } from './tensor-pool.js'
@@ -27,11 +27,16 @@ export interface TokenOutput {
   /** When its batch's run started (performance.now()): with several instances, one request's batches may overlap. */
   startedAt: number
   batchSize: number
+  /**
+   * The caller is done with `tokens` and never reads them again: once every image of the batch has said so, the
+   * batch's output memory is used again. Callers that keep their tokens do not call it; the collector takes them.
+   */
+  release?: () => void
 }
 
 export interface BackboneRunner {
-  /** With `recycle`, the pixels' buffer is handed back once the run no longer needs it. */
-  run: (pixels: Float32Array, batch: number, height: number, width: number, recycle?: (buffer: ArrayBuffer) => void) => Promise<HiddenStates>
+  /** With `pool`, the pixels' buffer goes back to it once the run no longer needs it, and the output may come from it. */
+  run: (pixels: Float32Array, batch: number, height: number, width: number, pool?: BufferPool) => Promise<HiddenStates>
 }
 
 /** Where the batcher reports, so that the core stays free of any metrics library. */
@@ -262,13 +267,15 @@ export class Batcher {
           if (own !== undefined) tensors.give(own)
         }
       }
-      const hidden = await lane.runner.run(pixels, batch.length, height, width, tensors === undefined ? undefined : (buffer) => tensors.give(buffer))
+      const hidden = await lane.runner.run(pixels, batch.length, height, width, tensors)
       const settled = performance.now()
       const started = this.settle(lane, sent, settled)
       const inferenceMs = settled - started
       this.observer?.batchRan(batch.length, inferenceMs / 1000)
       this.sizer?.ran(batch[0].key, batch.length, inferenceMs)
       const stride = hidden.tokens * hidden.channels
+      const output = movableBuffer(hidden.data)
+      const releases = releasedTogether(batch.length, () => { if (output !== undefined) tensors?.give(output) })
       batch.forEach((job, i) => job.resolve({
         tokens: hidden.data.subarray(i * stride, (i + 1) * stride),
         tokenCount: hidden.tokens,
@@ -276,7 +283,8 @@ export class Batcher {
         queueMs: started - job.enqueuedAt,
         inferenceMs,
         startedAt: started,
-        batchSize: batch.length
+        batchSize: batch.length,
+        release: releases[i]
       }))
     } catch (error) {
       if (lane.sent.includes(sent)) this.settle(lane, sent, performance.now())
@@ -312,6 +320,20 @@ export class Batcher {
 }
 
 const pixelsOf = (job: Job): number => job.input.height * job.input.width
+
+/** One release for each of `count` holders, each counted once; `done` runs when all of them have been called. */
+function releasedTogether (count: number, done: () => void): Array<() => void> {
+  let left = count
+  return Array.from({ length: count }, () => {
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      left -= 1
+      if (left === 0) done()
+    }
+  })
+}
 
 function abortError (signal: AbortSignal): unknown {
   return signal.reason instanceof ServiceError

@@ -468,10 +468,10 @@ t.test('with a tensor pool, handed-over pixels and batch tensors go back to it a
   const recycled: ArrayBuffer[] = []
   const inner = new FakeRunner()
   const runner: BackboneRunner = {
-    run: async (pixels, batch, height, width, recycle) => {
+    run: async (pixels, batch, height, width, pool) => {
       const out = await inner.run(pixels, batch, height, width)
       recycled.push(pixels.buffer as ArrayBuffer)
-      recycle?.(pixels.buffer as ArrayBuffer)
+      pool?.give(pixels.buffer as ArrayBuffer)
       return out
     }
   }

@@ -15,6 +15,17 @@ t.test('a buffer given back is the one taken next for the same length, and only 
   t.equal(pool.take(16).length, 16, 'an empty pool makes a new one')
 })
 
+t.test('reuse gives a waiting buffer, and makes none when none waits', async (t) => {
+  const pool = new TensorPool(1024)
+  t.equal(pool.reuse(16), undefined, 'nothing waits: nothing made')
+  const buffer = new ArrayBuffer(64)
+  pool.give(buffer)
+  t.equal(pool.reuse(8), undefined, 'only a buffer of the length asked for')
+  t.equal(pool.reuse(16)?.buffer, buffer)
+  t.equal(pool.held, 0)
+  t.equal(pool.reuse(16), undefined, 'taken: gone from the pool')
+})
+
 t.test('holds at most its limit, and ignores detached buffers', async (t) => {
   const pool = new TensorPool(100)
   pool.give(new ArrayBuffer(64))

@@ -93,7 +93,7 @@ export class Head {
       if (input === 'cls_token') tensors[input] = { type: 'float32', data: required(feeds.clsToken, input), dims: [feeds.batch, feeds.channels] }
       if (input === 'pixel_values') tensors[input] = { type: 'float32', data: required(feeds.pixels, input), dims: [feeds.batch, 3, feeds.height, feeds.width] }
     }
-    const output = (await this.session.run(tensors, [this.outputName], true))[this.outputName]
+    const output = (await this.session.run(tensors, [this.outputName], { handOver: true }))[this.outputName]
     const dims = output.dims
     if (output.type !== 'float32') throw new Error(`head ${this.name} gave ${output.type}, expected float32`)
     // Depth heads may drop the channel axis: [B, h, w] is one plane; classification's [B, K] is K planes of one pixel.

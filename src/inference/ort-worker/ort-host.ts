@@ -6,12 +6,27 @@ import type { Ready, Request, Response, RunWithFeeds, SessionDescription, Sessio
 type Pending = { resolve: (value: unknown) => void, reject: (error: Error) => void }
 type Ask =
   | { kind: 'create', file: string, options: SessionOptions }
-  | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean }
+  | { kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean, into?: Record<string, TensorData> }
   | { kind: 'release', sessionId: number }
   | { kind: 'close' }
 
 /** How long a closing inference thread may take to release its sessions and end before it is stopped by force. */
 const CLOSE_TIMEOUT_MS = 5000
+
+export interface RunOptions {
+  /**
+   * The caller gives its feeds up: each one that spans its whole buffer moves to the inference thread without a copy
+   * and is detached here. Without it, or for a view into a larger buffer, feeds are copied.
+   */
+  handOver?: boolean
+  /** With handOver, the handed-over buffers come back after the run, to be used again. */
+  recycle?: (buffer: ArrayBuffer) => void
+  /**
+   * Buffers to write outputs into, by output name, each with the exact dims and type the run will give: they move
+   * to the inference thread and come back as the outputs, so that a run makes no output memory of its own.
+   */
+  into?: Record<string, TensorData>
+}
 
 /** The part of an ONNX Runtime session the service uses, wherever the session lives. */
 export interface SessionLike {
@@ -19,12 +34,7 @@ export interface SessionLike {
   readonly outputNames: readonly string[]
   readonly inputMetadata: SessionDescription['inputMetadata']
   readonly outputMetadata: SessionDescription['outputMetadata']
-  /**
-   * With `handOver`, the caller gives its feeds up: each one that spans its whole buffer moves to the inference
-   * thread without a copy and is detached here. Without it, or for a view into a larger buffer, feeds are copied.
-   * With `recycle` too, the handed-over buffers come back after the run, to be used again.
-   */
-  run: (feeds: Record<string, TensorData>, fetches: string[], handOver?: boolean, recycle?: (buffer: ArrayBuffer) => void) => Promise<Record<string, TensorData>>
+  run: (feeds: Record<string, TensorData>, fetches: string[], options?: RunOptions) => Promise<Record<string, TensorData>>
   release: () => Promise<void>
 }
 
@@ -76,12 +86,13 @@ export class OrtHost {
       outputNames: description.outputNames,
       inputMetadata: description.inputMetadata,
       outputMetadata: description.outputMetadata,
-      run: async (feeds, fetches, handOver = false, recycle) => {
+      run: async (feeds, fetches, { handOver = false, recycle, into } = {}) => {
         const moved = handOver ? movableBuffers(Object.values(feeds)) : []
+        const transfer = into === undefined ? moved : [...moved, ...movableBuffers(Object.values(into))]
         if (recycle === undefined || moved.length === 0) {
-          return this.ask({ kind: 'run', sessionId, feeds, fetches }, moved) as Promise<Record<string, TensorData>>
+          return this.ask({ kind: 'run', sessionId, feeds, fetches, into }, transfer) as Promise<Record<string, TensorData>>
         }
-        const { outputs, feeds: returned } = await this.ask({ kind: 'run', sessionId, feeds, fetches, returnFeeds: true }, moved) as RunWithFeeds
+        const { outputs, feeds: returned } = await this.ask({ kind: 'run', sessionId, feeds, fetches, into, returnFeeds: true }, transfer) as RunWithFeeds
         returned.forEach(recycle)
         return outputs
       },

@@ -19,8 +19,12 @@ export interface SessionDescription {
 
 export type Request =
   | { id: number, kind: 'create', file: string, options: SessionOptions }
-  /** With `returnFeeds`, the answer is a RunWithFeeds: the feeds' buffers come back to be used again. */
-  | { id: number, kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean }
+  /**
+   * With `returnFeeds`, the answer is a RunWithFeeds: the feeds' buffers come back to be used again. With `into`,
+   * outputs are written into the buffers given (moved here and back, never made afresh): ONNX Runtime's
+   * pre-allocated outputs.
+   */
+  | { id: number, kind: 'run', sessionId: number, feeds: Record<string, TensorData>, fetches: string[], returnFeeds?: boolean, into?: Record<string, TensorData> }
   | { id: number, kind: 'release', sessionId: number }
   | { id: number, kind: 'close' }
 

@@ -45,16 +45,22 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
     return { value: null, transfer: [] }
   }
   // Feeds arrive moved (handed over) or copied: either way they are this thread's own, ready for onnxruntime.
-  const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
-  const results = await session.run(feeds, request.fetches)
+  const feeds = tensors(request.feeds)
+  const { into } = request
+  const results = await session.run(feeds, into === undefined ? request.fetches : tensors(into))
   const outputs: Record<string, TensorData> = {}
   for (const [name, tensor] of Object.entries(results)) {
-    outputs[name] = { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims }
+    // A pre-allocated output holds the answer in the buffer it came with, which goes back as it came.
+    outputs[name] = into?.[name] ?? { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims }
   }
   const transfer = movableBuffers(Object.values(outputs))
   if (request.returnFeeds !== true) return { value: outputs, transfer }
   const returned = movableBuffers(Object.values(request.feeds))
   return { value: { outputs, feeds: returned } satisfies RunWithFeeds, transfer: [...new Set([...transfer, ...returned])] }
+}
+
+function tensors (data: Record<string, TensorData>): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(data).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
 }
 
 port.on('message', (request: Request) => {

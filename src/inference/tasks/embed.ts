@@ -28,8 +28,12 @@ export async function embed (engine: Engine, images: Buffer[], options: EmbedOpt
     prepared.input.handOver = true
     return prepared
   }, context)
-  const embeddings = await context.times.time('postprocess', () =>
-    encoded.map((e) => poolTokens(e.output, engine.backbone.registers, options.pooling, options.normalize)))
+  const embeddings = await context.times.time('postprocess', () => encoded.map((e) => {
+    const vector = poolTokens(e.output, engine.backbone.registers, options.pooling, options.normalize)
+    // The vector is a copy: the batch's output memory can serve the next batch.
+    e.output.release?.()
+    return vector
+  }))
   const dim = embeddings[0].length
   if (options.format === 'json') return { dim, embeddings }
   const shape = embeddings.length === 1 ? [dim] : [embeddings.length, dim]
