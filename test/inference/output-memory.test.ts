@@ -30,6 +30,14 @@ t.test('with into, the output is written into the buffer given, which goes to th
   t.same(outputs.last_hidden_state.data, expected.data, 'it holds the answer: the NaNs it went with are all written over')
   t.equal(returned.length, 1, 'the handed-over feed still comes back beside it')
   t.same(new Float32Array(returned[0]), pixels)
+
+  const both = await session.run(feeds(), ['last_hidden_state', 'pooler_output'])
+  const partly = await session.run(feeds(), ['last_hidden_state', 'pooler_output'], {
+    into: { last_hidden_state: { type: 'float32', data: new Float32Array(expected.data.length), dims: expected.dims } }
+  })
+  t.same(partly.last_hidden_state.data, expected.data, 'a buffer for one output of two')
+  t.same(partly.pooler_output.dims, both.pooler_output.dims, 'and the other is made by onnxruntime, as without one')
+  t.same(partly.pooler_output.data, both.pooler_output.data)
 })
 
 t.test('a backbone run with a pool writes its output into a buffer released to it, every value anew', async (t) => {

@@ -45,13 +45,15 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
     return { value: null, transfer: [] }
   }
   // Feeds arrive moved (handed over) or copied: either way they are this thread's own, ready for onnxruntime.
-  const feeds = tensors(request.feeds)
+  const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, data]) => [name, tensor(data)]))
   const { into } = request
-  const results = await session.run(feeds, into === undefined ? request.fetches : tensors(into))
+  // A fetch with no buffer given is made by onnxruntime (null), as without `into`.
+  const fetches = into === undefined ? request.fetches : Object.fromEntries(request.fetches.map((name) => [name, into[name] === undefined ? null : tensor(into[name])]))
+  const results = await session.run(feeds, fetches)
   const outputs: Record<string, TensorData> = {}
-  for (const [name, tensor] of Object.entries(results)) {
+  for (const [name, result] of Object.entries(results)) {
     // A pre-allocated output holds the answer in the buffer it came with, which goes back as it came.
-    outputs[name] = into?.[name] ?? { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims }
+    outputs[name] = into?.[name] ?? { type: result.type as TensorData['type'], data: result.data as TensorData['data'], dims: result.dims }
   }
   const transfer = movableBuffers(Object.values(outputs))
   if (request.returnFeeds !== true) return { value: outputs, transfer }
@@ -59,9 +61,7 @@ async function handle (request: Request): Promise<{ value: unknown, transfer: Ar
   return { value: { outputs, feeds: returned } satisfies RunWithFeeds, transfer: [...new Set([...transfer, ...returned])] }
 }
 
-function tensors (data: Record<string, TensorData>): Record<string, ort.Tensor> {
-  return Object.fromEntries(Object.entries(data).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
-}
+const tensor = (t: TensorData): ort.Tensor => new ort.Tensor(t.type, t.data, t.dims)
 
 port.on('message', (request: Request) => {
   handle(request).then(({ value, transfer }) => {
