@@ -39,8 +39,9 @@ export function sessionOptions (provider: ProviderName, settings: Omit<SessionSe
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     // ONNX Runtime's default, kept: each run's intermediate tensors laid out once per input shape, in one block.
-    // Off, the model served /embed 0.978× as fast; on, the service's peak RSS was about 30 MiB higher at each size it
-    // had seen, and a tiled 4096² request's peak did not move (BENCHMARKS.md, sixth round).
+    // Off, the backbone alone ran batches of four 224² images 0.978× as fast; on, the service's peak RSS was about
+    // 30 MiB higher at each size it had seen, and a tiled 4096² request's peak did not move (BENCHMARKS.md, sixth
+    // and seventh rounds).
     enableMemPattern: true,
     extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } }
   }
