@@ -88,7 +88,8 @@ export class OrtHost {
       outputMetadata: description.outputMetadata,
       run: async (feeds, fetches, { handOver = false, recycle, into } = {}) => {
         const moved = handOver ? movableBuffers(Object.values(feeds)) : []
-        const transfer = into === undefined ? moved : [...moved, ...movableBuffers(Object.values(into))]
+        // A buffer listed twice makes postMessage throw.
+        const transfer = into === undefined ? moved : [...new Set([...moved, ...movableBuffers(Object.values(into))])]
         if (recycle === undefined || moved.length === 0) {
           return this.ask({ kind: 'run', sessionId, feeds, fetches, into }, transfer) as Promise<Record<string, TensorData>>
         }
