@@ -9,6 +9,7 @@ import type { OrtHost, SessionLike } from './ort-worker/ort-host.js'
 import { movableBuffer } from './ort-worker/movable.js'
 import type { TensorData } from './ort-worker/protocol.js'
 import type { TensorPool } from './tensor-pool.js'
+import { firstPatchToken } from './tokens.js'
 
 /** Where a run's buffers come from and go back to. */
 export type BufferPool = Pick<TensorPool, 'reuse' | 'give'>
@@ -100,10 +101,14 @@ export class Backbone {
    * registers + h·w, C]. None waiting, the inference thread makes the output (and off the event loop), as at first.
    */
   private reusedOutput (pool: BufferPool | undefined, batch: number, height: number, width: number): TensorData | undefined {
-    const p = this.patchSize
-    const dims = [batch, 1 + this.registers + (height / p) * (width / p), this.hiddenSize]
+    const dims = [batch, this.tokensFor(height, width), this.hiddenSize]
     const data = pool?.reuse(dims[0] * dims[1] * dims[2])
     return data === undefined ? undefined : { type: 'float32', data, dims }
+  }
+
+  /** Rows of last_hidden_state for one height×width input: CLS, the registers, then the h·w patches. */
+  private tokensFor (height: number, width: number): number {
+    return firstPatchToken(this.registers) + (height / this.patchSize) * (width / this.patchSize)
   }
 
   /** One run at a non-square size proves the token layout [CLS, R registers, h·w patches] and the width C. */
@@ -112,7 +117,7 @@ export class Backbone {
     const size = this.fixedInput ?? { height: 2 * p, width: 3 * p }
     const grid = (size.height / p) * (size.width / p)
     const { tokens, channels } = await this.run(new Float32Array(3 * size.height * size.width), 1, size.height, size.width)
-    const expected = 1 + this.registers + grid
+    const expected = this.tokensFor(size.height, size.width)
     const convnext = this.folder.config.family === 'convnext'
     if (channels !== this.hiddenSize) {
       const said = convnext ? `'s hidden_sizes ends with ${this.hiddenSize}` : ` says hidden_size ${this.hiddenSize}`
