@@ -1,6 +1,7 @@
 import { cpus, totalmem } from 'node:os'
 import ort from 'onnxruntime-node'
 import sharp from 'sharp'
+import { nativeJpeg } from '../../src/image/native-jpeg.js'
 
 export interface MachineDescription {
   date: string
@@ -10,6 +11,8 @@ export interface MachineDescription {
   node: string
   onnxruntime: string
   libvips: string
+  /** What decodes the benchmarks' JPEGs in this checkout, whose service they run: a checkout without build/ uses sharp. */
+  jpegDecoder: string
 }
 
 export function describeMachine (): MachineDescription {
@@ -20,6 +23,7 @@ export function describeMachine (): MachineDescription {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     onnxruntime: ort.env.versions.node ?? 'unknown',
-    libvips: sharp.versions.vips
+    libvips: sharp.versions.vips,
+    jpegDecoder: nativeJpeg.module === undefined ? `sharp (${nativeJpeg.unavailable ?? 'no native decoder'})` : 'native (build/native/jpeg-rgb.node)'
   }
 }

@@ -47,7 +47,7 @@ export function renderReport (results: BenchResults): string {
     ...(results.quick ? ['', '**Quick run** (`--quick`): short windows and smaller sizes, to check that every section works; not numbers to quote.'] : []),
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${results.gpu?.available === true ? 'GPU present but unused' : 'CPU only (no GPU)'}. ` +
-      `Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, libvips ${machine.libvips}.`,
+      `Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, libvips ${machine.libvips}. JPEG decoding: ${machine.jpegDecoder}.`,
     '',
     'Model: the synthetic ViT-S/16-sized backbone (`npm run model:synthetic -- --preset small`: 12 blocks, 384 dims, 6 heads, ' +
       '4 registers, random weights, a linear 21-class segmentation head), so the compute is that of dinov3-vits16. ' +
