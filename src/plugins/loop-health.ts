@@ -6,7 +6,7 @@ import { ServiceError } from '../errors.js'
  * How often the loop is sampled, in ms: a timer due every so often, and how late it runs. A quarter of the threshold,
  * so that a stall is caught within a quarter of it, and never oftener than every 10 ms nor rarer than every 100 ms.
  * Each tick wakes the process: at every 20 ms, with prom-client's own sampler every 10 ms, an idle service spent
- * 28 ms of CPU a second on its event loop (BENCHMARKS.md, eighth round).
+ * 23–28 ms of CPU a second on its event loop (BENCHMARKS.md, eighth round).
  */
 export function sampleEveryMs (thresholdMs: number): number {
   if (thresholdMs <= 0) return 100

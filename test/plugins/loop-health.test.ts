@@ -20,7 +20,7 @@ function wakeUps (pid: number, tid = pid): number {
 
 t.test('an idle service wakes its event loop a few times a second, not 120', { skip: !existsSync('/proc/self/task') && 'needs /proc' }, async (t) => {
   // With a 20 ms sampler of its own and prom-client's every 10 ms, the event loop woke 123 times a second with nothing
-  // to do, and spent 28 ms of CPU a second doing it (BENCHMARKS.md, eighth round).
+  // to do, and spent 23–28 ms of CPU a second doing it (BENCHMARKS.md, eighth round).
   const server = await spawnServer({})
   t.teardown(server.kill)
   await sleep(1000)
