@@ -2,17 +2,8 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
 
-/**
- * How often the loop is sampled, in ms: a timer due every so often, and how late it runs. A quarter of the threshold,
- * so that a stall is caught within a quarter of it, and never oftener than every 10 ms nor rarer than every 100 ms.
- * Each tick wakes the process: at every 20 ms, with prom-client's own sampler every 10 ms, an idle service spent
- * 23–28 ms of CPU a second on its event loop (BENCHMARKS.md, eighth round).
- */
-export function sampleEveryMs (thresholdMs: number): number {
-  if (thresholdMs <= 0) return 100
-  return Math.min(100, Math.max(10, Math.round(thresholdMs / 4)))
-}
-
+/** How often the loop is sampled: a timer that should fire every TICK_MS, and how late it fires. */
+const TICK_MS = 20
 /** How long the service stays "lagging" after a late tick: one stall predicts the next few. */
 const HOLD_MS = 1000
 
@@ -30,14 +21,13 @@ export class LoopHealth {
   delayMs = 0
 
   constructor (private readonly thresholdMs: number, observe: (seconds: number) => void) {
-    const tickMs = sampleEveryMs(thresholdMs)
     this.timer = setInterval(() => {
       const now = performance.now()
-      this.delayMs = Math.max(0, now - this.last - tickMs)
+      this.delayMs = Math.max(0, now - this.last - TICK_MS)
       this.last = now
       observe(this.delayMs / 1000)
       if (this.thresholdMs > 0 && this.delayMs > this.thresholdMs) this.laggingUntil = now + HOLD_MS
-    }, tickMs)
+    }, TICK_MS)
     this.timer.unref()
   }
 

@@ -94,16 +94,13 @@ export class ServiceMetrics {
 
   readonly eventLoopDelay = new Histogram({
     name: 'dinov3_event_loop_delay_seconds',
-    help: 'How late the event loop ran a timer due every 100 ms (a quarter of MAX_EVENT_LOOP_DELAY_MS when that is below ' +
-      '400 ms): the wait any request (liveness included) had then',
+    help: 'How late the event loop ran a timer due every 20 ms: the wait any request (liveness included) had then',
     buckets: exponentialBuckets(0.001, 2, 15),
     registers: [this.registry]
   })
 
   constructor () {
-    // prom-client samples the loop for nodejs_eventloop_lag_* every 10 ms by default: a wake-up 100 times a second,
-    // idle or not, on cores the model needs. Every 100 ms still gives its percentiles 150 samples per 15 s scrape.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 })
+    collectDefaultMetrics({ register: this.registry })
     // Gauges named like counters, which promtool's lint rejects; sum(nodejs_active_handles) and the like, by type,
     // carry the same totals.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
