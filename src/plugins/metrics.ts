@@ -100,6 +100,9 @@ export class ServiceMetrics {
   })
 
   constructor () {
+    // prom-client samples the loop every 10 ms for nodejs_eventloop_lag_*, its default, kept: Node's
+    // monitorEventLoopDelay records each whole interval between samples, so a coarser one would raise every value of
+    // those metrics by the difference (BENCHMARKS.md, eighth round).
     collectDefaultMetrics({ register: this.registry })
     // Gauges named like counters, which promtool's lint rejects; sum(nodejs_active_handles) and the like, by type,
     // carry the same totals.
