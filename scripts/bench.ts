@@ -56,7 +56,7 @@ const concurrencies = (values.concurrencies ?? '1,4,8,16').split(',').map(Number
 
 const model = benchModel()
 const results: BenchResults = {
-  machine: describeMachine(),
+  machine: describeMachine(env),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   quick
 }

@@ -17,11 +17,12 @@ t.test('BENCHMARKS.md carries the marker once, so that the next run keeps its ha
   t.equal(readFileSync('BENCHMARKS.md', 'utf8').split(handKeptMarker).length, 2)
 })
 
-t.test('the machine line says which JPEG decoder the benchmarked checkout has', async (t) => {
-  const machine = describeMachine()
+t.test('the machine line says which JPEG decoder the benchmarked services use', async (t) => {
+  const machine = describeMachine({})
   // npm test builds the module first where a compiler and libjpeg's headers are; a copy without build/ has none.
   if (existsSync('build/native/jpeg-rgb.node')) t.equal(machine.jpegDecoder, 'native (build/native/jpeg-rgb.node)')
   else t.match(machine.jpegDecoder, /^sharp \(build\/native\/jpeg-rgb\.node is not built/)
   const page = renderReport({ machine, command: 'npm run bench', quick: false })
   t.match(page, `libvips ${machine.libvips}. JPEG decoding: ${machine.jpegDecoder}.`)
+  t.equal(describeMachine({ NATIVE_JPEG: 'false' }).jpegDecoder, 'sharp (NATIVE_JPEG=false)', 'set off by the services\' settings')
 })
