@@ -20,6 +20,13 @@ declare module 'fastify' {
     admit: (reply: FastifyReply, options?: { tiled?: boolean }) => Admitted
     stageTimes: StageTimes | undefined
   }
+  interface FastifyContextConfig {
+    /**
+     * The route's handler calls request.admit(): while admission would refuse, its requests are refused as they
+     * arrive, before their bodies are read.
+     */
+    admits?: boolean
+  }
 }
 
 const timingHeaders: Record<Stage, string> = {
@@ -39,13 +46,23 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   enforceUploadTimeout(app.server, config.uploadTimeoutMs)
   let inFlight = 0
   app.decorateRequest('stageTimes', undefined)
-  app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
+  /** The model is ready, the event loop keeps up and a permit is free: otherwise 503 or 429, with Retry-After. */
+  const admissible = (): Engine => {
     const engine = app.modelHost.require()
     app.loopHealth.check()
     if (inFlight >= config.maxConcurrentRequests) {
       throw new ServiceError('overloaded',
         `the service is at its limit of ${config.maxConcurrentRequests} requests in flight; retry after the Retry-After delay`, 1)
     }
+    return engine
+  }
+  // Refusing a request only once its body has been read would read, buffer and throw away every upload of an
+  // overload. No permit is taken here: a slow upload must not hold one.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.admits === true) admissible()
+  })
+  app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
+    const engine = admissible()
     inFlight += 1
     app.metrics.inFlight.set(inFlight)
     const controller = new AbortController()

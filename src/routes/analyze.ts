@@ -75,6 +75,7 @@ const analyzeExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/analyze', {
+    config: { admits: true },
     preValidation: readSpacedPool,
     schema: {
       summary: 'Several tasks from one backbone pass',

@@ -40,6 +40,7 @@ const classifyExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/classify', {
+    config: { admits: true },
     schema: {
       summary: 'Class scores from a classification head',
       description: 'Runs the backbone on each image at the processor\'s size (as /embed does by default) and feeds its CLS token ' +

@@ -28,6 +28,7 @@ const DepthQuery = Type.Object({
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/depth', {
+    config: { admits: true },
     schema: {
       summary: 'Depth map from a depth head',
       description: 'The head\'s output is resampled bilinearly to the input\'s size. x-depth-min, x-depth-max and x-depth-unit describe it.',

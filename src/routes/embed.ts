@@ -49,6 +49,7 @@ const embedExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/embed', {
+    config: { admits: true },
     preValidation: readSpacedPool,
     schema: {
       summary: 'Global embedding per image',

@@ -48,6 +48,7 @@ const featureExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/features', {
+    config: { admits: true },
     schema: {
       summary: 'Dense patch feature map',
       description: 'The patch tokens as a [C, h, w] map over the padded input (h = ceil(H/patch), w = ceil(W/patch)). ' +

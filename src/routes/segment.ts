@@ -61,6 +61,7 @@ const segmentExample = {
 
 const route: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/segment', {
+    config: { admits: true },
     schema: {
       summary: 'Label map from a segmentation head',
       description: 'Logits from the head are resampled bilinearly to the input\'s size, then the best class per pixel is taken.',
