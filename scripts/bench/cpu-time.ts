@@ -13,7 +13,16 @@ function readOrUndefined (path: string): string | undefined {
 
 /** User plus system CPU time of a process so far, in ms; NaN where /proc is not there. */
 export function processCpuMs (pid: number): number {
-  const stat = readOrUndefined(`/proc/${pid}/stat`)
+  return statCpuMs(`/proc/${pid}/stat`)
+}
+
+/** The same for a process's main thread alone: a Node process's event loop. */
+export function eventLoopCpuMs (pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`)
+}
+
+function statCpuMs (path: string): number {
+  const stat = readOrUndefined(path)
   if (stat === undefined) return NaN
   // The command name (field 2) may hold spaces; fields 14 and 15 (utime, stime) count from after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

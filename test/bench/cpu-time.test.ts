@@ -1,5 +1,6 @@
 import t from 'tap'
-import { compareCpu, CpuTally, machineCpu, type MachineCpu, ownCpuMs, processCpuMs } from '../../scripts/bench/cpu-time.js'
+import { Worker } from 'node:worker_threads'
+import { compareCpu, CpuTally, eventLoopCpuMs, machineCpu, type MachineCpu, ownCpuMs, processCpuMs } from '../../scripts/bench/cpu-time.js'
 
 /** Busy work until this process has used `ms` of CPU (wall time would give less CPU on a loaded machine). */
 const burn = (ms: number): void => {
@@ -25,6 +26,23 @@ t.test('processCpuMs reads a process\'s CPU time from /proc, as the process itse
   t.ok(proc >= 250, `300 ms of busy work counted: ${proc} ms`)
   t.ok(Math.abs(proc - own) <= 30, `/proc ${proc} ms against process.cpuUsage ${own.toFixed(1)} ms`)
   t.ok(Number.isNaN(processCpuMs(2 ** 30)), 'a process that does not exist: NaN, not a throw')
+})
+
+t.test('eventLoopCpuMs counts the main thread\'s CPU time, not the other threads\'', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  let loopBefore = eventLoopCpuMs(process.pid)
+  burn(300)
+  t.ok(eventLoopCpuMs(process.pid) - loopBefore >= 250, 'busy work on the main thread counted')
+
+  // 300 ms of CPU on a worker thread while the main thread waits.
+  const worker = new Worker("const end = process.cpuUsage().user + 300_000; while (process.cpuUsage().user < end) Math.sqrt(Math.random()); require('node:worker_threads').parentPort.postMessage(0)", { eval: true })
+  loopBefore = eventLoopCpuMs(process.pid)
+  const processBefore = processCpuMs(process.pid)
+  await new Promise((resolve) => worker.once('message', resolve))
+  await worker.terminate()
+  const loop = eventLoopCpuMs(process.pid) - loopBefore
+  const all = processCpuMs(process.pid) - processBefore
+  t.ok(all - loop >= 200, `the worker's CPU is the process's (${all} ms) and not the event loop's (${loop} ms)`)
+  t.ok(Number.isNaN(eventLoopCpuMs(2 ** 30)), 'a process that does not exist: NaN')
 })
 
 t.test('machineCpu counts the machine\'s CPUs and its busy ticks, which never exceed the total', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
