@@ -20,8 +20,9 @@ declare module 'fastify' {
 export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   // libvips' operation cache keeps recent decoded images for reuse; a server never decodes the same upload twice.
   sharp.cache(false)
+  // A warning: every JPEG then costs several times the CPU to decode (a checkout or image built without build/).
   if (config.nativeJpeg && nativeJpeg.module === undefined) {
-    app.log.info({ reason: nativeJpeg.unavailable }, 'the native JPEG decoder is not in use: every image is decoded with sharp')
+    app.log.warn({ reason: nativeJpeg.unavailable }, 'the native JPEG decoder is not in use: every JPEG is decoded with sharp')
   }
   // Every POST takes an image: Fastify's JSON and text parsers would only turn a wrong upload into a confusing 400.
   app.removeAllContentTypeParsers()

@@ -1,8 +1,12 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { nativeJpeg } from '../../src/image/native-jpeg.js'
 import { startApp } from '../helpers/app.js'
 import { patternJpeg } from '../helpers/images.js'
 import { scratchDir, syntheticModel } from '../helpers/models.js'
@@ -36,4 +40,28 @@ t.test('what curl itself sends gets that answer', { skip: spawnSync('curl', ['--
   const [body, status] = stdout.split('\n')
   t.equal(status, '415')
   t.match(JSON.parse(body).message, hint)
+})
+
+t.test('a native JPEG decoder that was asked for and is missing is a warning, which a log at warn still shows', async (t) => {
+  const warningsOf = async (env: Record<string, string>): Promise<Array<{ msg: string, reason?: string }>> => {
+    const lines: Array<{ level: number, msg: string, reason?: string }> = []
+    const stream = new Writable({
+      write (chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line))
+        done()
+      }
+    })
+    const app = await buildApp(loadConfig({ MODEL: syntheticModel({ preset: 'tiny' }), WARMUP: 'false', ...env }), { logger: { level: 'warn', stream } })
+    await app.ready()
+    await app.close()
+    return lines.filter((line) => line.level === 40 && /native JPEG/.test(line.msg))
+  }
+  const built = { ...nativeJpeg }
+  t.teardown(() => Object.assign(nativeJpeg, built))
+  Object.assign(nativeJpeg, { module: undefined, unavailable: 'build/native/jpeg-rgb.node is not built (scripts/build-native.sh)' })
+
+  const missing = await warningsOf({})
+  t.equal(missing.length, 1)
+  t.match(missing[0], { msg: /every JPEG is decoded with sharp/, reason: 'build/native/jpeg-rgb.node is not built (scripts/build-native.sh)' })
+  t.same(await warningsOf({ NATIVE_JPEG: 'false' }), [], 'NATIVE_JPEG=false: sharp by choice, nothing to warn of')
 })
