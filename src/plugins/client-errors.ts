@@ -14,6 +14,12 @@ interface ConnectionError extends Error {
  */
 export const refusedConnections = new WeakSet<Socket>()
 
+/**
+ * Connections whose request was answered (refused) before its body had come: Node goes on reading that body to drop
+ * it. A client that never sends it has its answer already, so the upload timeout closes the connection quietly.
+ */
+export const answeredBeforeBody = new WeakSet<Socket>()
+
 /** The id of each request Fastify has started, so that a refusal while its body arrives answers under that id. */
 export const requestIds = new WeakMap<IncomingMessage, string>()
 
@@ -32,8 +38,12 @@ export function clientErrorAnswerer (uploadTimeoutMs: number) {
       socket.destroy()
       return
     }
-    const failure = describe(error, uploadTimeoutMs)
     const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && response === undefined && answeredBeforeBody.has(socket)) {
+      socket.destroy()
+      return
+    }
+    const failure = describe(error, uploadTimeoutMs)
     const id = (response === undefined ? undefined : requestIds.get(response.req)) ?? randomUUID()
     this.metrics.failures.inc({ code: failure.code })
     this.log.info({ reqId: id, code: failure.code, reason: error.code ?? error.message }, 'connection refused')

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
+import { answeredBeforeBody } from './client-errors.js'
 import type { Engine } from '../inference/engine.js'
 import { StageTimes, type RequestContext, type Stage } from '../inference/stages.js'
 
@@ -47,7 +48,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
   let inFlight = 0
   app.decorateRequest('stageTimes', undefined)
   /** The model is ready, the event loop keeps up and a permit is free: otherwise 503 or 429, with Retry-After. */
-  const admissible = (): Engine => {
+  const requireAdmission = (): Engine => {
     const engine = app.modelHost.require()
     app.loopHealth.check()
     if (inFlight >= config.maxConcurrentRequests) {
@@ -56,13 +57,17 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     }
     return engine
   }
-  // Refusing a request only once its body has been read would read, buffer and throw away every upload of an
-  // overload. No permit is taken here: a slow upload must not hold one.
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.admits === true) admissible()
+  // A request that admission would refuse now is refused as it arrives: reading, buffering and throwing away its
+  // upload first cost the event loop twice as much for a 3 MB image (BENCHMARKS.md, ninth round). No permit is taken
+  // here, so a slow upload never holds one. A client that waits for "100 Continue" before its body hears it only
+  // once its request has got this far.
+  answerContinueInHooks(app.server)
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.admits === true) refuseBeforeBody(request, requireAdmission)
+    if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue()
   })
   app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
-    const engine = admissible()
+    const engine = requireAdmission()
     inFlight += 1
     app.metrics.inFlight.set(inFlight)
     const controller = new AbortController()
@@ -118,6 +123,32 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     if (app.modelHost.state === 'closing') reply.header('connection', 'close')
   })
 }, { name: 'request-control', dependencies: ['metrics', 'inference', 'loop-health'] })
+
+/**
+ * Node answers "100 Continue" by itself, before any hook has run, unless the server listens for checkContinue; with
+ * this listener the request goes on as any other, and the onRequest hook answers it.
+ */
+function answerContinueInHooks (server: Server): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res))
+}
+
+/**
+ * Runs `check`. When it refuses a request whose body is still to come, Node reads and drops that body after the
+ * answer, to keep the connection; should the body never come, the upload timeout then closes the connection without
+ * a second answer (client-errors.ts).
+ */
+function refuseBeforeBody (request: FastifyRequest, check: () => unknown): void {
+  try {
+    check()
+  } catch (error) {
+    const { raw } = request
+    if (!raw.complete) {
+      answeredBeforeBody.add(raw.socket)
+      raw.once('end', () => answeredBeforeBody.delete(raw.socket))
+    }
+    throw error
+  }
+}
 
 /**
  * UPLOAD_TIMEOUT_MS is Fastify's requestTimeout, which Fastify sets on the server after creating it. Two Node

@@ -62,37 +62,6 @@ t.test('a client that goes away while queued: its work is dropped, its permit re
   t.equal(next.statusCode, 200, 'the single permit was returned')
 })
 
-t.test('at its limit the service refuses a request as it arrives, without waiting for its body', async (t) => {
-  const app = await startApp(t, model, { BATCH_WAIT_MS: '1000', MAX_CONCURRENT_REQUESTS: '1' })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as AddressInfo
-  const png = await patternPng(64, 64)
-  // The one permit, held while its image waits for a batch.
-  const holding = app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png })
-  await waitFor(() => app.modelHost.require().batcher.depth === 1)
-
-  // Headers that announce a megabyte, and no body: the answer cannot wait for it.
-  const answer = await new Promise<{ status: number, retryAfter: string | undefined, body: string }>((resolve, reject) => {
-    const client = request({ host: '127.0.0.1', port, method: 'POST', path: '/segment?size=not-a-size', headers: { ...imageHeaders(), 'content-length': String(1 << 20) } }, (res) => {
-      let body = ''
-      res.on('data', (chunk: Buffer) => { body += chunk.toString('utf8') })
-      res.on('end', () => {
-        client.destroy()
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body })
-      })
-    })
-    client.on('error', reject)
-    client.flushHeaders()
-  })
-  t.equal(answer.status, 429, 'refused before the body came; before the query was read, too')
-  t.equal(answer.retryAfter, '1')
-  t.equal(JSON.parse(answer.body).error, 'overloaded')
-  t.equal(app.modelHost.require().batcher.depth, 1, 'the held request still waits')
-  t.equal((await holding).statusCode, 200)
-  const free = await app.inject({ method: 'POST', url: '/segment?size=not-a-size', headers: imageHeaders(), payload: png })
-  t.equal(free.statusCode, 400, 'with a permit free, the same query is read and refused for what it says')
-})
-
 async function waitFor (condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!condition()) {
