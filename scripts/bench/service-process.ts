@@ -36,7 +36,8 @@ export async function startService (env: Record<string, string>, root = process.
   const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'src/server.ts'], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: options.ipc === true ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit']
+    // Its log goes to this process's stderr: a script's stdout holds only what it measured (a JSON document).
+    stdio: options.ipc === true ? ['ignore', 2, 'inherit', 'ipc'] : ['ignore', 2, 'inherit']
   })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 600_000

@@ -37,7 +37,10 @@ t.test('eventLoopCpuMs counts the main thread\'s CPU time, not the other threads
   const worker = new Worker("const end = process.cpuUsage().user + 300_000; while (process.cpuUsage().user < end) Math.sqrt(Math.random()); require('node:worker_threads').parentPort.postMessage(0)", { eval: true })
   loopBefore = eventLoopCpuMs(process.pid)
   const processBefore = processCpuMs(process.pid)
-  await new Promise((resolve) => worker.once('message', resolve))
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
   await worker.terminate()
   const loop = eventLoopCpuMs(process.pid) - loopBefore
   const all = processCpuMs(process.pid) - processBefore

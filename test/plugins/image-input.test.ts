@@ -56,8 +56,8 @@ t.test('a native JPEG decoder that was asked for and is missing is a warning, wh
     await app.close()
     return lines.filter((line) => line.level === 40 && /native JPEG/.test(line.msg))
   }
-  const built = { ...nativeJpeg }
-  t.teardown(() => Object.assign(nativeJpeg, built))
+  const { module, unavailable } = nativeJpeg
+  t.teardown(() => Object.assign(nativeJpeg, { module, unavailable }))
   Object.assign(nativeJpeg, { module: undefined, unavailable: 'build/native/jpeg-rgb.node is not built (scripts/build-native.sh)' })
 
   const missing = await warningsOf({})
