@@ -3,9 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
-import { answeredBeforeBody } from './client-errors.js'
 import type { Engine } from '../inference/engine.js'
 import { StageTimes, type RequestContext, type Stage } from '../inference/stages.js'
+import { answeredBeforeBody } from './client-errors.js'
 
 /** An admitted request: it holds a permit until its answer is sent or its client leaves. */
 export interface Admitted {
@@ -58,7 +58,7 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     return engine
   }
   // A request that admission would refuse now is refused as it arrives: reading, buffering and throwing away its
-  // upload first cost the event loop twice as much for a 3 MB image (BENCHMARKS.md, ninth round). No permit is taken
+  // upload first cost the event loop nearly twice as much for a 3 MB image (BENCHMARKS.md, ninth round). No permit is taken
   // here, so a slow upload never holds one. A client that waits for "100 Continue" before its body hears it only
   // once its request has got this far.
   answerContinueInHooks(app.server)
