@@ -58,13 +58,17 @@ export default fp<{ config: Readonly<Config> }>(async (app, { config }) => {
     return engine
   }
   // A request that admission would refuse now is refused as it arrives: reading, buffering and throwing away its
-  // upload first cost the event loop nearly twice as much for a 3 MB image (BENCHMARKS.md, ninth round). No permit is taken
-  // here, so a slow upload never holds one. A client that waits for "100 Continue" before its body hears it only
-  // once its request has got this far.
-  answerContinueInHooks(app.server)
-  app.addHook('onRequest', async (request, reply) => {
+  // upload first cost the event loop nearly twice as much for a 3 MB image (BENCHMARKS.md, ninth round). No permit
+  // is taken here, so a slow upload never holds one.
+  app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.admits === true) refuseBeforeBody(request, requireAdmission)
+  })
+  // A client that waits for "100 Continue" before its body hears it only once every onRequest check (this one, the
+  // admin guard) has let its request through, just before the body is read.
+  answerContinueInHooks(app.server)
+  app.addHook('preParsing', async (request, reply, payload) => {
     if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue()
+    return payload
   })
   app.decorateRequest('admit', function (this: FastifyRequest, reply: FastifyReply, options: { tiled?: boolean } = {}): Admitted {
     const engine = requireAdmission()

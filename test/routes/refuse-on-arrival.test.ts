@@ -27,11 +27,13 @@ async function holdPermit (app: FastifyInstance, png: Buffer): Promise<{ release
   return { released }
 }
 
-/** The whole first answer on a raw connection: its head and its JSON body. */
+/** The first answer on a raw connection (an interim 100 Continue counts): its status, head and JSON body. */
 async function answerOf (request: RawRequest): Promise<{ status: number, head: string, body: Record<string, unknown> }> {
   await until(() => /\r\n\r\n\{[\s\S]*\}$/.test(request.response) || request.isClosed)
-  const [head, body] = request.response.split('\r\n\r\n')
-  return { status: request.status, head, body: JSON.parse(body) }
+  const headEnd = request.response.indexOf('\r\n\r\n')
+  const head = request.response.slice(0, headEnd)
+  const status = request.status
+  return { status, head, body: status < 200 ? {} : JSON.parse(request.response.slice(headEnd + 4)) }
 }
 
 t.test('at its limit every image route refuses a request as it arrives, before its body and its query', async (t) => {
@@ -83,6 +85,16 @@ t.test('Expect: 100-continue: told to send the body only when the request will b
   await until(() => /HTTP\/1\.1 200/.test(admitted.response))
   t.pass('then the body, and 200')
   admitted.destroy()
+})
+
+t.test('Expect: 100-continue on a route refused by its own guard: no 100 Continue either', async (t) => {
+  const { port } = await oneSlot(t)
+  const request = await RawRequest.open(port, '/heads/mine?task=classification', { 'content-type': 'multipart/form-data; boundary=x', 'content-length': 1 << 20, expect: '100-continue' })
+  const answer = await answerOf(request)
+  t.equal(answer.status, 404, 'fitting is off without ADMIN_TOKEN')
+  t.equal(answer.body.error, 'fitting_disabled')
+  t.notMatch(request.response, /100 Continue/)
+  request.destroy()
 })
 
 t.test('a client refused before its body that never sends it is closed at the upload timeout, with no second answer', async (t) => {
