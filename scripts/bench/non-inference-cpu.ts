@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { eventLoopCpuMs } from './cpu-time.js'
 import { benchModel, photoJpeg } from './fixtures.js'
 import { runLoad } from './load.js'
 import { startService } from './service-process.js'
@@ -27,8 +28,7 @@ const env = Object.fromEntries(values.env.map((pair) => pair.split('=') as [stri
 /**
  * CPU ms so far of the process's threads, split by nice value (0: inference, the main thread aside; above: everything
  * else), and of the main thread alone (the event loop: the thread whose id is the process's), which is part of
- * `other`. The main thread's time comes from schedstat (nanoseconds) where the kernel has it: a millisecond a request
- * is a few ticks of /proc's 10 ms in a short run.
+ * `other`; the main thread's from schedstat where the kernel has it (eventLoopCpuMs).
  */
 function cpuByNice (pid: number): { inference: number, other: number, mainThread: number } {
   const split = { inference: 0, other: 0, mainThread: 0 }
@@ -39,18 +39,9 @@ function cpuByNice (pid: number): { inference: number, other: number, mainThread
     const ms = (Number(fields[11]) + Number(fields[12])) * 10
     if (Number(fields[16]) === 0 && Number(tid) !== pid) split.inference += ms
     else split.other += ms
-    if (Number(tid) === pid) split.mainThread = scheduledMs(pid) ?? ms
+    if (Number(tid) === pid) split.mainThread = eventLoopCpuMs(pid)
   }
   return split
-}
-
-/** Time on the CPU of the main thread, in ms, from schedstat; undefined where the kernel does not keep it. */
-function scheduledMs (pid: number): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
-  } catch {
-    return undefined
-  }
 }
 
 /** Backbone runs and the images they took so far, from the service's own dinov3_batch_size histogram. */
