@@ -1,7 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
@@ -9,6 +8,7 @@ import { loadConfig } from '../../src/config.js'
 import { nativeJpeg } from '../../src/image/native-jpeg.js'
 import { startApp } from '../helpers/app.js'
 import { patternJpeg } from '../helpers/images.js'
+import { logLines, type LogLine } from '../helpers/log-lines.js'
 import { scratchDir, syntheticModel } from '../helpers/models.js'
 
 const hint = /curl --data-binary sends unless told otherwise: add -H 'content-type: image\/jpeg' .*-H 'content-type: application\/octet-stream'/
@@ -43,14 +43,8 @@ t.test('what curl itself sends gets that answer', { skip: spawnSync('curl', ['--
 })
 
 t.test('a native JPEG decoder that was asked for and is missing is a warning, which a log at warn still shows', async (t) => {
-  const warningsOf = async (env: Record<string, string>): Promise<Array<{ msg: string, reason?: string }>> => {
-    const lines: Array<{ level: number, msg: string, reason?: string }> = []
-    const stream = new Writable({
-      write (chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line))
-        done()
-      }
-    })
+  const warningsOf = async (env: Record<string, string>): Promise<LogLine[]> => {
+    const { stream, lines } = logLines()
     const app = await buildApp(loadConfig({ MODEL: syntheticModel({ preset: 'tiny' }), WARMUP: 'false', ...env }), { logger: { level: 'warn', stream } })
     await app.ready()
     await app.close()

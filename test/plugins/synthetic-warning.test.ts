@@ -1,22 +1,14 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { logLines, type LogLine } from '../helpers/log-lines.js'
 import { scratchDir, syntheticModel } from '../helpers/models.js'
-
-interface LogLine { level: number, msg: string }
 
 /** The app with its pino log captured, as `npm start` would write it. */
 async function startLogged (t: Test, env: Record<string, string>): Promise<{ lines: LogLine[], synthetic: boolean }> {
-  const lines: LogLine[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line))
-      done()
-    }
-  })
+  const { stream, lines } = logLines()
   const app = await buildApp(loadConfig({ WARMUP: 'false', ...env }), { logger: { level: 'info', stream } })
   t.teardown(async () => app.close())
   await app.ready()

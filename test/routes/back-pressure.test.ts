@@ -4,6 +4,7 @@ import t from 'tap'
 import { startApp, imageHeaders } from '../helpers/app.js'
 import { patternPng } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
+import { waitFor } from '../stress/scenarios/wait.js'
 
 const model = syntheticModel({ preset: 'tiny' })
 
@@ -50,9 +51,9 @@ t.test('a client that goes away while queued: its work is dropped, its permit re
   const client = request({ host: '127.0.0.1', port, method: 'POST', path: '/embed', headers: imageHeaders() })
   client.on('error', () => {})
   client.end(png)
-  await waitFor(() => app.modelHost.require().batcher.depth === 1)
+  await waitFor('the request in the queue', () => app.modelHost.require().batcher.depth === 1, 3000)
   client.destroy()
-  await waitFor(() => app.modelHost.require().batcher.depth === 0)
+  await waitFor('the queue emptied', () => app.modelHost.require().batcher.depth === 0, 3000)
   await new Promise((resolve) => setTimeout(resolve, 700))
   t.equal(backbone.runCount, runsBefore, 'the model never ran for the departed client')
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
@@ -61,11 +62,3 @@ t.test('a client that goes away while queued: its work is dropped, its permit re
   const next = await app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png })
   t.equal(next.statusCode, 200, 'the single permit was returned')
 })
-
-async function waitFor (condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}

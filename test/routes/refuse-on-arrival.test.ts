@@ -5,6 +5,7 @@ import { imageHeaders, startApp } from '../helpers/app.js'
 import { patternPng } from '../helpers/images.js'
 import { syntheticModel } from '../helpers/models.js'
 import { RawRequest } from '../stress/scenarios/raw-request.js'
+import { waitFor } from '../stress/scenarios/wait.js'
 
 const model = syntheticModel({ preset: 'tiny' })
 const imageRoutes = ['/embed', '/features', '/segment', '/depth', '/analyze', '/classify']
@@ -23,13 +24,13 @@ async function oneSlot (t: Test, env: Record<string, string> = {}): Promise<{ ap
 /** Takes the one permit with a request whose image waits a second for its batch; resolves once it is held. */
 async function holdPermit (app: FastifyInstance, png: Buffer): Promise<{ released: Promise<number> }> {
   const released = app.inject({ method: 'POST', url: '/embed', headers: imageHeaders(), payload: png }).then((r) => r.statusCode)
-  await until(() => app.modelHost.require().batcher.depth === 1)
+  await waitFor('the holder\'s image in the queue', () => app.modelHost.require().batcher.depth === 1)
   return { released }
 }
 
 /** The first answer on a raw connection (an interim 100 Continue counts): its status, head and JSON body. */
 async function answerOf (request: RawRequest): Promise<{ status: number, head: string, body: Record<string, unknown> }> {
-  await until(() => /\r\n\r\n\{[\s\S]*\}$/.test(request.response) || request.isClosed)
+  await waitFor('a whole answer', () => /\r\n\r\n\{[\s\S]*\}$/.test(request.response) || request.isClosed)
   const headEnd = request.response.indexOf('\r\n\r\n')
   const head = request.response.slice(0, headEnd)
   const status = request.status
@@ -60,7 +61,7 @@ t.test('a refused upload keeps its connection: Node drops the body and the next 
   t.equal((await answerOf(request)).status, 429)
   const refusedBytes = request.response.length
   await request.write(`GET /health/live HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`)
-  await until(() => /HTTP\/1\.1 200/.test(request.response.slice(refusedBytes)))
+  await waitFor('the next request\'s 200', () => /HTTP\/1\.1 200/.test(request.response.slice(refusedBytes)))
   t.notOk(request.isClosed, 'the same connection answered the next request')
   request.destroy()
   await held.released
@@ -79,10 +80,10 @@ t.test('Expect: 100-continue: told to send the body only when the request will b
   await held.released
 
   const admitted = await RawRequest.open(port, '/embed', continueHeaders)
-  await until(() => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(admitted.response))
+  await waitFor('100 Continue', () => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(admitted.response))
   t.pass('with a permit free: 100 Continue')
   await admitted.write(png)
-  await until(() => /HTTP\/1\.1 200/.test(admitted.response))
+  await waitFor('the 200 after the body', () => /HTTP\/1\.1 200/.test(admitted.response))
   t.pass('then the body, and 200')
   admitted.destroy()
 })
@@ -116,11 +117,3 @@ t.test('a client refused before its body that never sends it is closed at the up
   await silent.closed
   t.equal(silent.status, 408)
 })
-
-async function until (condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
